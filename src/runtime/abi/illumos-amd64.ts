@@ -13,7 +13,19 @@
 // O_NONBLOCK; O_NONBLOCK (0x80) is not O_NDELAY; EBADFD is 81; sockaddr_in6 is
 // 32 bytes.
 
-import type { Abi } from './types.ts';
+import type { Abi, PortEventLayout } from './types.ts';
+
+/** port_event_t on amd64; also the layout of the Linux emulation. */
+export const portEventLayout: PortEventLayout = {
+  size: 24, align: 8,
+  fields: {
+    portev_events: { offset: 0, size: 4 },
+    portev_source: { offset: 4, size: 2 },
+    portev_pad: { offset: 6, size: 2 },
+    portev_object: { offset: 8, size: 8 },
+    portev_user: { offset: 16, size: 8 },
+  },
+};
 
 export const illumosAmd64: Abi = {
   name: 'illumos-amd64',
@@ -151,16 +163,7 @@ export const illumosAmd64: Abi = {
       size: 8, align: 4,
       fields: { l_onoff: { offset: 0, size: 4 }, l_linger: { offset: 4, size: 4 } },
     },
-    port_event_t: {
-      size: 24, align: 8,
-      fields: {
-        portev_events: { offset: 0, size: 4 },
-        portev_source: { offset: 4, size: 2 },
-        portev_pad: { offset: 6, size: 2 },
-        portev_object: { offset: 8, size: 8 },
-        portev_user: { offset: 16, size: 8 },
-      },
-    },
+    port_event_t: portEventLayout,
     epoll_event: null,
   },
 };

@@ -136,6 +136,9 @@ export interface Layout<F extends string> {
   readonly fields: Readonly<Record<F, Field>>;
 }
 
+export type PortEventLayout = Layout<
+  'portev_events' | 'portev_source' | 'portev_pad' | 'portev_object' | 'portev_user'>;
+
 export interface StructLayouts {
   readonly timespec: Layout<'tv_sec' | 'tv_nsec'>;
   readonly sockaddr_in: Layout<'sin_family' | 'sin_port' | 'sin_addr' | 'sin_zero'>;
@@ -146,8 +149,7 @@ export interface StructLayouts {
   readonly sockaddr_un: Layout<'sun_family' | 'sun_path'>;
   readonly sockaddr_storage: Layout<'ss_family'>;
   readonly linger: Layout<'l_onoff' | 'l_linger'>;
-  readonly port_event_t: Layout<
-    'portev_events' | 'portev_source' | 'portev_pad' | 'portev_object' | 'portev_user'> | null;
+  readonly port_event_t: PortEventLayout | null;
   readonly epoll_event: Layout<'events' | 'data'> | null;
 }
 
