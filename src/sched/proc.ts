@@ -547,3 +547,14 @@ export function running(): boolean {
 export function schedStats(): { goroutines: number; runq: number; timers: number; externalRefs: number } {
   return { goroutines: allgs.size, runq: runqLength(), timers: timerCount(), externalRefs };
 }
+
+/**
+ * Runs main as a command, the way a Go binary runs: on a panic or deadlock
+ * the failure goes to stderr and the process exits with status 2, as Go's do.
+ */
+export function runMain(main: () => Op<unknown>): void {
+  run(main).catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  });
+}
