@@ -298,6 +298,8 @@ export function holdExternal(): () => void {
 export interface PollHook {
   /** Readies goroutines whose descriptors are ready, without blocking. */
   pollNonBlocking(): void;
+  /** Nothing is runnable: let the poller wait for readiness and wake the scheduler. */
+  idle(): void;
   /** Drops every waiter: the program ended. */
   programEnded(): void;
 }
@@ -387,6 +389,7 @@ function yieldToHost(): void {
 /** Nothing is runnable: sleep until a timer is due or something external wakes us. */
 function idle(): void {
   if (program === null) return;
+  if (pollHook !== null) pollHook.idle();
   const when = nextWhen();
   if (when !== Infinity) {
     armHostTimer(when);
@@ -536,6 +539,11 @@ function endProgram(err: Error | null): void {
   for (const g of dead) notifyJoiners(g);
   if (err === null) p.resolve(p.main.result);
   else p.reject(err);
+}
+
+/** Ends the program with err: a failure outside any goroutine (the poller thread died). */
+export function fatal(err: Error): void {
+  endProgram(err);
 }
 
 /** Whether a program is running. */
