@@ -57,15 +57,23 @@ export function send<T>(ch: Chan<T> | null, v: T): SendCase<T> {
   return new SendCase(ch, v);
 }
 
-/** What fired: its index in the case list, and for a receive the value and ok flag. */
+/**
+ * What fired: its index in the case list, and for a receive the value and ok flag.
+ * SendCase is tested first: structurally a SendCase<T> also matches RecvCase<infer T>.
+ */
 export type CaseResult<C, I extends number> =
-  C extends RecvCase<infer T>
-    ? { readonly index: I; readonly value: T; readonly ok: boolean }
-    : { readonly index: I; readonly value: undefined; readonly ok: true };
+  C extends SendCase<unknown>
+    ? { readonly index: I; readonly value: undefined; readonly ok: true }
+    : C extends RecvCase<infer T>
+      ? { readonly index: I; readonly value: T; readonly ok: boolean }
+      : never;
 
-export type SelectResult<C extends readonly Case[]> = {
-  [K in keyof C]: K extends `${infer I extends number}` ? CaseResult<C[K], I> : never;
-}[number];
+/** Per case for a tuple of cases; for an array built at run time, any of its cases at any index. */
+export type SelectResult<C extends readonly Case[]> = number extends C["length"]
+  ? CaseResult<C[number], number>
+  : {
+      [K in keyof C]: K extends `${infer I extends number}` ? CaseResult<C[K], I> : never;
+    }[number];
 
 export type DefaultResult = { readonly index: -1; readonly value: undefined; readonly ok: false };
 
