@@ -6,9 +6,10 @@
 //      and completes the first one that is ready, so the choice among ready
 //      cases is uniform;
 //   2. with a default, returns index -1 when none is ready;
-//   3. otherwise enqueues one sudog per case, all sharing one SelectState,
-//      parks, and when one case fires (the waker claims the select by
-//      setting done) removes the losing sudogs from their channels.
+//   3. otherwise enqueues one sudog per case, in that same random order, all
+//      sharing one SelectState, parks, and when one case fires (the waker
+//      claims the select by setting done) removes the losing sudogs from
+//      their channels.
 // A send case on a closed channel panics when chosen, as in Go.
 //
 // Cases are also Ops: `yield* recv(ch)` receives, `yield* recv(null)` blocks
@@ -143,7 +144,11 @@ function* blockOnCases(cases: readonly Case[]): Op<Result> {
   const sel: SelectState = { done: false };
   const sgs: (Sudog<unknown> | undefined)[] = new Array(cases.length);
   let waiting = 0;
-  for (let i = 0; i < cases.length; i++) {
+  // Enqueue in the random poll order pollCases just drew (we run synchronously
+  // after it, so `order` is still ours): several cases on one channel then
+  // face a later partner in random order, not always the first listed.
+  for (let k = 0; k < cases.length; k++) {
+    const i = order[k]!;
     const c = cases[i]!;
     if (c.ch === null) continue;
     if (c instanceof RecvCase) {
