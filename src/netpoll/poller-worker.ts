@@ -1,0 +1,64 @@
+// The poller thread: blocks in the kernel poller (epoll_wait or port_getn,
+// through koffi) while the main thread is idle, handles each event under its
+// PollDesc lock (backend.poll), pushes a (pd, mode, fdseq) record for every
+// parked goroutine to wake, and wakes the main thread through CTL_WAKE.
+//
+// Hand-off (Go's findRunnable: only an idle M blocks in netpoll):
+//   main idle:  main sets CTL_MODE = MODE_POLL and waits on CTL_WAKE
+//   worker:     polls (blocking); after delivering, sets MODE_POLL -> MODE_HOLD
+//               and notifies CTL_WAKE, then waits on CTL_MODE
+//   main busy:  polls for itself without blocking every few scheduler ticks,
+//               so a busy server pays no thread hop per event.
+// Shutdown: main sets MODE_STOP and breaks the poller (eventfd, port_alert);
+// the worker returns from the kernel and leaves the loop. It takes no koffi
+// callbacks and makes no async koffi calls (../shared/peers.md, section 4).
+
+import { parentPort, workerData } from "node:worker_threads";
+
+import { backendModule, type BackendHandles, type Mode } from "./backend.ts";
+import { ringPush } from "./ring.ts";
+import { attachShm, CTL_FAULT, CTL_INPOLL, CTL_MODE, CTL_WAKE, MODE_HOLD, MODE_POLL, MODE_STOP } from "./shm.ts";
+
+interface PollerData {
+  sab: SharedArrayBuffer;
+  maxPds: number;
+  handles: BackendHandles;
+}
+
+const data = workerData as PollerData;
+const shm = attachShm(data.sab, data.maxPds);
+const i32 = shm.i32;
+const backend = backendModule(data.handles.kind).attachBackend(shm, data.handles);
+
+let pushed = 0;
+function onParked(pd: number, mode: Mode, seq: number): void {
+  ringPush(shm, pd, mode, seq);
+  pushed++;
+}
+
+function loop(): void {
+  for (;;) {
+    const m = Atomics.load(i32, CTL_MODE);
+    if (m === MODE_STOP) return;
+    if (m === MODE_HOLD) {
+      Atomics.wait(i32, CTL_MODE, MODE_HOLD);
+      continue;
+    }
+    pushed = 0;
+    Atomics.store(i32, CTL_INPOLL, 1);
+    backend.poll(-1, onParked);
+    Atomics.store(i32, CTL_INPOLL, 0);
+    if (pushed > 0) {
+      Atomics.compareExchange(i32, CTL_MODE, MODE_POLL, MODE_HOLD);
+      Atomics.store(i32, CTL_WAKE, 1);
+      Atomics.notify(i32, CTL_WAKE);
+    }
+  }
+}
+
+try {
+  loop();
+} catch (e) {
+  Atomics.store(i32, CTL_FAULT, -1);
+  parentPort!.postMessage({ fault: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+}
