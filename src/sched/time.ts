@@ -41,18 +41,21 @@ export class Timer {
     addTimer(this.#t, performance.now() + Math.max(0, durationOf(ms)));
   }
 
-  /** Stops the timer; true if that prevented it from firing. */
+  /**
+   * Stops the timer; true if that prevented it from firing. As in Go 1.23, a
+   * value that fired but was not received is dropped and counts as prevented.
+   */
   stop(): boolean {
-    this.#drain();
-    return delTimer(this.#t);
+    const drained = this.#drain();
+    return delTimer(this.#t) || drained;
   }
 
-  /** Re-arms the timer to fire after ms; true if it had been active. */
+  /** Re-arms the timer to fire after ms; true if it had been active (or had fired unreceived, as stop). */
   reset(ms: number): boolean {
-    this.#drain();
+    const drained = this.#drain();
     const active = this.#t.active;
     addTimer(this.#t, performance.now() + Math.max(0, durationOf(ms)));
-    return active;
+    return active || drained;
   }
 
   /** @internal called by the timer heap */
@@ -61,8 +64,9 @@ export class Timer {
     else (this.c as HChan<number>).pollSend(now);
   }
 
-  #drain(): void {
-    if (this.c !== null) (this.c as HChan<number>).tryRecv();
+  /** Drops a fired, unreceived value; reports whether there was one. */
+  #drain(): boolean {
+    return this.c !== null && (this.c as HChan<number>).tryRecv() !== null;
   }
 }
 
