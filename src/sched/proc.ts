@@ -399,13 +399,18 @@ function idle(): void {
   checkdead();
 }
 
+/** Longest delay Node's setTimeout takes as is (2^31-1 ms, about 24.8 days). */
+const MAX_HOST_DELAY = 0x7fffffff;
+
 function armHostTimer(when: number): void {
   if (hostTimer !== null) {
     if (hostTimerWhen <= when) return;
     clearTimeout(hostTimer);
   }
   hostTimerWhen = when;
-  hostTimer = setTimeout(onHostTimer, Math.max(0, when - performance.now()));
+  // Node turns a delay over 2^31-1 ms into 1 ms (TimeoutOverflowWarning): cap
+  // it, and the early wake-up just re-arms for the rest.
+  hostTimer = setTimeout(onHostTimer, Math.min(MAX_HOST_DELAY, Math.max(0, when - performance.now())));
 }
 
 function onHostTimer(): void {
