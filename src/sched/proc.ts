@@ -42,7 +42,7 @@ import {
   type Yield,
 } from "./g.ts";
 import { DeadlockError, ExitedError, PanicError, RuntimeError } from "./panic.ts";
-import { clearTimers, nextWhen, runTimers, timerCount } from "./timer.ts";
+import { clearTimers, nextWhen, runTimers, setOnEarliest, timerCount } from "./timer.ts";
 
 /** Time slice before returning to Node's event loop (ms). */
 const SLICE_MS = 2;
@@ -412,6 +412,18 @@ function armHostTimer(when: number): void {
   // it, and the early wake-up just re-arms for the rest.
   hostTimer = setTimeout(onHostTimer, Math.min(MAX_HOST_DELAY, Math.max(0, when - performance.now())));
 }
+
+/**
+ * A timer became the earliest. Inside the schedule loop, or with a schedule
+ * pending, idle() will arm for it; otherwise the scheduler sleeps, maybe on a
+ * later host timer, and a Node callback armed this one: re-arm now.
+ */
+function timerEarliest(when: number): void {
+  if (inSchedule || scheduled || program === null) return;
+  armHostTimer(when);
+}
+
+setOnEarliest(timerEarliest);
 
 function onHostTimer(): void {
   hostTimer = null;

@@ -4,7 +4,9 @@
 // deadline is an RTimer in this binary min-heap ordered by `when`, on the
 // monotonic clock of performance.now(), in milliseconds. The scheduler fires
 // due timers between goroutine runs and, when idle, arms a single Node timer
-// for the earliest one: Node holds one handle, not one per sleeper.
+// for the earliest one: Node holds one handle, not one per sleeper. A timer
+// armed from outside the scheduler (a Node callback) that becomes the
+// earliest is reported through onEarliest, so that host timer is re-armed.
 //
 // A timer's callback runs on the scheduler, outside any goroutine; it must
 // not block (it readies goroutines, sends without blocking, and so on).
@@ -51,6 +53,13 @@ export function nextWhen(): number {
   return heap.length === 0 ? Infinity : heap[0]!.when;
 }
 
+/** Told when a timer becomes the earliest; proc.ts re-arms its host timer if the scheduler sleeps. */
+let onEarliest: (when: number) => void = () => {};
+
+export function setOnEarliest(f: (when: number) => void): void {
+  onEarliest = f;
+}
+
 /** Arms t to fire at `when` (replacing any earlier arming). */
 export function addTimer(t: RTimer, when: number): void {
   t.seq++;
@@ -58,11 +67,12 @@ export function addTimer(t: RTimer, when: number): void {
   t.order = ++orderGen;
   if (t.index >= 0) {
     fix(t.index);
-    return;
+  } else {
+    t.index = heap.length;
+    heap.push(t);
+    up(t.index);
   }
-  t.index = heap.length;
-  heap.push(t);
-  up(t.index);
+  if (t.index === 0) onEarliest(when);
 }
 
 /** Disarms t; reports whether it was pending (Go's Timer.Stop result). */
