@@ -458,6 +458,7 @@ function execute(g: G): void {
     g.status = Gdead;
     allgs.delete(g);
     endProgram(new PanicError(g, e));
+    notifyJoiners(g); // no longer in allgs, so endProgram did not
     return;
   }
   current = null;
@@ -477,6 +478,7 @@ function badYield(g: G, v: unknown): void {
   g.status = Gdead;
   allgs.delete(g);
   endProgram(new PanicError(g, e));
+  notifyJoiners(g);
 }
 
 function goexit(g: G, v: unknown): void {
