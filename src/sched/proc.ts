@@ -252,9 +252,12 @@ export function goready(g: G, v: unknown): void {
   }
   g.param = v;
   g.status = Grunnable;
-  if (current !== null) runqputnext(g);
-  else runqput(g);
-  kick();
+  if (current !== null) {
+    runqputnext(g); // inside the schedule loop: no kick needed
+  } else {
+    runqput(g);
+    kick();
+  }
 }
 
 /** Readies g so that it resumes by throwing err (a rejected Promise, a closed descriptor...). */
