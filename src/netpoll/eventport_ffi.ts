@@ -37,6 +37,13 @@ import { fileURLToPath } from 'node:url';
 
 import { portEventLayout } from '../runtime/abi/index.ts';
 
+/** PORT_SOURCE_* and PORT_ALERT_*, and the poll bits port_associate takes
+ * and portev_events carries: illumos's values, on illumos and in the
+ * emulation alike. Only errno values differ between the two. */
+export {
+  eventPortConstants as portConstants, illumosPoll as portPollBits,
+} from '../runtime/abi/index.ts';
+
 /** native/build/libportemu.so, built by `npm run build:native`. */
 export const portEmuPath = fileURLToPath(
   new URL('../../native/build/libportemu.so', import.meta.url));

@@ -13,7 +13,38 @@
 // O_NONBLOCK; O_NONBLOCK (0x80) is not O_NDELAY; EBADFD is 81; sockaddr_in6 is
 // 32 bytes.
 
-import type { Abi, PortEventLayout } from './types.ts';
+import type {
+  Abi, EventPortConstants, PollConstants, PortEventLayout,
+} from './types.ts';
+
+// sys/poll.h. Also the event bits of port_associate and portev_events.
+export const illumosPoll: PollConstants = {
+  POLLIN: 0x1,
+  POLLPRI: 0x2,
+  POLLOUT: 0x4,
+  POLLERR: 0x8,
+  POLLHUP: 0x10,
+  POLLNVAL: 0x20,
+  POLLRDNORM: 0x40,
+  POLLRDBAND: 0x80,
+  POLLWRNORM: 0x4, // == POLLOUT
+  POLLWRBAND: 0x100,
+  POLLRDHUP: 0x4000,
+};
+
+// sys/port.h
+export const eventPortConstants: EventPortConstants = {
+  PORT_SOURCE_AIO: 1,
+  PORT_SOURCE_TIMER: 2,
+  PORT_SOURCE_USER: 3,
+  PORT_SOURCE_FD: 4,
+  PORT_SOURCE_ALERT: 5,
+  PORT_SOURCE_MQ: 6,
+  PORT_SOURCE_FILE: 7,
+  PORT_ALERT_SET: 1,
+  PORT_ALERT_UPDATE: 2,
+  PORT_ALERT_INVALID: 3,
+};
 
 /** port_event_t on amd64; also the layout of the Linux emulation. */
 export const portEventLayout: PortEventLayout = {
@@ -95,35 +126,8 @@ export const illumosAmd64: Abi = {
     O_CLOEXEC: 0x800000,
   },
 
-  // sys/poll.h
-  poll: {
-    POLLIN: 0x1,
-    POLLPRI: 0x2,
-    POLLOUT: 0x4,
-    POLLERR: 0x8,
-    POLLHUP: 0x10,
-    POLLNVAL: 0x20,
-    POLLRDNORM: 0x40,
-    POLLRDBAND: 0x80,
-    POLLWRNORM: 0x4, // == POLLOUT
-    POLLWRBAND: 0x100,
-    POLLRDHUP: 0x4000,
-  },
-
-  // sys/port.h
-  eventPort: {
-    PORT_SOURCE_AIO: 1,
-    PORT_SOURCE_TIMER: 2,
-    PORT_SOURCE_USER: 3,
-    PORT_SOURCE_FD: 4,
-    PORT_SOURCE_ALERT: 5,
-    PORT_SOURCE_MQ: 6,
-    PORT_SOURCE_FILE: 7,
-    PORT_ALERT_SET: 1,
-    PORT_ALERT_UPDATE: 2,
-    PORT_ALERT_INVALID: 3,
-  },
-
+  poll: illumosPoll,
+  eventPort: eventPortConstants,
   epoll: null,
 
   // json "structs"; amd64 is LP64 like Linux x86_64.

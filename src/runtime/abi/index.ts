@@ -10,7 +10,9 @@ import { errnoNames, type Abi, type ErrnoName } from './types.ts';
 
 export type * from './types.ts';
 export { errnoNames } from './types.ts';
-export { illumosAmd64, portEventLayout } from './illumos-amd64.ts';
+export {
+  eventPortConstants, illumosAmd64, illumosPoll, portEventLayout,
+} from './illumos-amd64.ts';
 export { linuxX64 } from './linux-x64.ts';
 
 /** Returns the table for platform and arch (process.platform, process.arch). */
