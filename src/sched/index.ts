@@ -10,3 +10,34 @@ export { wait } from "./promise.ts";
 export { goroutineDump, dumpOnSigquit } from "./traceback.ts";
 export { seedRand } from "./fastrand.ts";
 export { RuntimeError, PanicError, DeadlockError, ExitedError } from "./panic.ts";
+export { Sema } from "./sema.ts";
+export { Mutex, RWMutex, type Locker } from "./sync/mutex.ts";
+export { WaitGroup } from "./sync/waitgroup.ts";
+export { Once } from "./sync/once.ts";
+export { Cond } from "./sync/cond.ts";
+export { Weighted, newWeighted } from "./semaphore.ts";
+export {
+  background,
+  todo,
+  withCancel,
+  withCancelCause,
+  withDeadline,
+  withDeadlineCause,
+  withTimeout,
+  withTimeoutCause,
+  withValue,
+  withoutCancel,
+  afterFunc as contextAfterFunc,
+  cause,
+  signalOf,
+  contextFromSignal,
+  newKey,
+  Key,
+  Canceled,
+  DeadlineExceeded,
+  CanceledError,
+  DeadlineExceededError,
+  type Context,
+  type CancelFunc,
+  type CancelCauseFunc,
+} from "./context.ts";
