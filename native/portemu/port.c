@@ -162,7 +162,8 @@ struct port {
 	int		epfd;		/* the port descriptor */
 	int		kickfd;		/* eventfd in the epoll set, level-triggered */
 	int		closed;		/* close() was called; set once */
-	int		refs;		/* threads inside port_getn */
+	int		refs;		/* threads blocked in port_getn; they keep a
+					   closed port alive until they leave */
 	int		polling;	/* a leader is in (or entering) epoll_wait */
 	pthread_cond_t	cv;		/* followers wait here (CLOCK_MONOTONIC) */
 	struct waiter	*waiters;	/* threads blocked in port_getn */

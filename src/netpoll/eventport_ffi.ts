@@ -134,7 +134,7 @@ export interface PortEmuDiagnostics {
   lastViolation(): Violation | null;
 }
 
-const violationType = koffi.struct('portemu_violation_t', {
+export const violationType = koffi.struct('portemu_violation_t', {
   user: 'uintptr_t',
   kind: 'int',
   fd: 'int',
