@@ -72,8 +72,29 @@ export type WaitReason =
   | "promise"
   | "join";
 
-/** A goroutine. Fields are assigned in the constructor, not initialised in the class body: see chan.ts. */
-export class G<T = unknown> {
+/** The public face of a goroutine: its id and a way to wait for its result. */
+export interface Goroutine<T> {
+  readonly id: number;
+  /** `yield* g.join()` in a goroutine, or `await g.join()` in async code. */
+  join(): Join<T>;
+}
+
+/** Both an Op (for yield*) and a PromiseLike (for await). */
+export interface Join<T> extends Iterable<Yield, T, unknown>, PromiseLike<T> {}
+
+/** Made by proc.ts, which owns parking; set once at load (g.ts cannot import proc.ts). */
+let joinOf: <T>(g: G<T>) => Join<T> = () => {
+  throw new Error("sched: proc.ts not loaded");
+};
+
+export function setJoinOf(f: <T>(g: G<T>) => Join<T>): void {
+  joinOf = f;
+}
+
+/**
+ * A goroutine; go() hands it out as a Goroutine<T>, so a spawn allocates no
+ * separate handle. Fields are assigned in the constructor, not initialised in the class body: see chan.ts. */
+export class G<T = unknown> implements Goroutine<T> {
   declare readonly id: number;
   /** The function the goroutine runs; its name is the goroutine's name in dumps. */
   declare readonly name: string;
@@ -102,6 +123,9 @@ export class G<T = unknown> {
   declare returned: boolean;
   /** Callbacks to run when the goroutine ends (join). Lazily made. */
   declare joiners: Array<() => void> | null;
+  /** Links of the live-goroutine list (proc.ts allgs): O(1) add and remove, no hashing. */
+  declare allprev: G | null;
+  declare allnext: G | null;
 
   constructor(id: number, name: string, gen: Coroutine<T>, parent: G | null, creationStack: { stack?: string } | null) {
     this.id = id;
@@ -119,6 +143,12 @@ export class G<T = unknown> {
     this.result = undefined;
     this.returned = false;
     this.joiners = null;
+    this.allprev = null;
+    this.allnext = null;
+  }
+
+  join(): Join<T> {
+    return joinOf(this);
   }
 
   statusString(): string {
