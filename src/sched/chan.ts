@@ -75,6 +75,14 @@ export class HChan<T> implements Chan<T> {
   declare closed: boolean;
   declare readonly recvq: WaitQ<Sudog<T>>;
   declare readonly sendq: WaitQ<Sudog<T>>;
+  /**
+   * One idle op of each kind, reused by the next operation: a channel op
+   * that completes (or wakes) puts itself back here, so steady traffic
+   * allocates nothing. An op handed out is out of the cache until it ends.
+   */
+  declare freeSend: Sudog<T> | null;
+  declare freeRecv: Sudog<T> | null;
+  declare freeRecvOk: Sudog<T> | null;
 
   constructor(cap: number, zero: T) {
     this.cap = cap;
@@ -85,6 +93,9 @@ export class HChan<T> implements Chan<T> {
     this.closed = false;
     this.recvq = new WaitQ();
     this.sendq = new WaitQ();
+    this.freeSend = null;
+    this.freeRecv = null;
+    this.freeRecvOk = null;
   }
 
   get len(): number {
@@ -92,15 +103,34 @@ export class HChan<T> implements Chan<T> {
   }
 
   send(v: T): Op<void> {
-    return new Sudog<T>(OP_SEND, this, null, v, null, 0) as Op<unknown> as Op<void>;
+    let op = this.freeSend;
+    if (op === null) op = new Sudog<T>(OP_SEND, this, null, v, null, 0);
+    else {
+      this.freeSend = null;
+      op.elem = v;
+    }
+    return op as Op<unknown> as Op<void>;
   }
 
   recv(): Op<T> {
-    return new Sudog<T>(OP_RECV, this, null, undefined, null, 0) as Op<unknown> as Op<T>;
+    let op = this.freeRecv;
+    if (op === null) op = new Sudog<T>(OP_RECV, this, null, undefined, null, 0);
+    else this.freeRecv = null;
+    return op as Op<unknown> as Op<T>;
   }
 
   recvOk(): Op<[T, boolean]> {
-    return new Sudog<T>(OP_RECVOK, this, null, undefined, null, 0) as Op<unknown> as Op<[T, boolean]>;
+    let op = this.freeRecvOk;
+    if (op === null) op = new Sudog<T>(OP_RECVOK, this, null, undefined, null, 0);
+    else this.freeRecvOk = null;
+    return op as Op<unknown> as Op<[T, boolean]>;
+  }
+
+  /** Takes back an op that has ended (Sudog.finish). */
+  recycle(op: Sudog<T>): void {
+    if (op.kind === OP_SEND) this.freeSend = op;
+    else if (op.kind === OP_RECV) this.freeRecv = op;
+    else this.freeRecvOk = op;
   }
 
   trySend(v: T): boolean {
@@ -219,7 +249,12 @@ const OP_RECVOK = 2;
 type OpKind = typeof OP_SEND | typeof OP_RECV | typeof OP_RECVOK;
 
 const PARKED: IteratorYieldResult<Yield> = Object.freeze({ done: false, value: PARK });
-const SENT: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+/**
+ * The one result object of every completed channel op: yield* and the
+ * scheduler read `done` and `value` as soon as next() returns, so it can be
+ * reused instead of allocated per receive.
+ */
+const DONE: { done: true; value: unknown } = { done: true, value: undefined };
 
 /**
  * Go's sudog, which here is also the channel operation itself: `ch.recv()`
@@ -270,24 +305,36 @@ export class Sudog<T> implements Waiter, Iterator<Yield, unknown, unknown> {
   private attempt(): IteratorResult<Yield, unknown> {
     const c = this.c;
     if (this.kind === OP_SEND) {
-      if (c.pollSend(this.elem as T)) return SENT;
+      if (c.pollSend(this.elem as T)) return this.finish(undefined);
       return this.park(c.sendq, "chan send");
     }
     const st = c.pollRecv();
     if (st === RECV_BLOCK) return this.park(c.recvq, "chan receive");
     const ok = st === RECV_OK;
     const v = ok ? received : c.zero;
-    return { done: true, value: this.kind === OP_RECV ? v : [v, ok] };
+    return this.finish(this.kind === OP_RECV ? v : [v, ok]);
   }
 
   /** Second step, after goready. */
   private outcome(): IteratorResult<Yield, unknown> {
+    const ok = this.success;
     if (this.kind === OP_SEND) {
-      if (!this.success) throw new RuntimeError("send on closed channel");
-      return SENT;
+      this.finish(undefined);
+      if (!ok) throw new RuntimeError("send on closed channel");
+      return DONE;
     }
-    const v = this.success ? this.elem : this.c.zero;
-    return { done: true, value: this.kind === OP_RECV ? v : [v, this.success] };
+    const v = ok ? this.elem : this.c.zero;
+    return this.finish(this.kind === OP_RECV ? v : [v, ok]);
+  }
+
+  /** The op has ended with value: reset it and hand it back to its channel for reuse. */
+  private finish(value: unknown): IteratorResult<Yield, unknown> {
+    this.g = null;
+    this.elem = undefined;
+    this.success = false;
+    this.c.recycle(this);
+    DONE.value = value;
+    return DONE;
   }
 
   private park(q: WaitQ<Sudog<T>>, reason: "chan send" | "chan receive"): IteratorYieldResult<Yield> {
@@ -300,12 +347,13 @@ export class Sudog<T> implements Waiter, Iterator<Yield, unknown, unknown> {
   /** An error thrown into the goroutine while it waits: leave the queue, then rethrow. */
   throw(e: unknown): IteratorResult<Yield, unknown> {
     this.leave();
+    this.finish(undefined);
     throw e;
   }
 
   return(v?: unknown): IteratorResult<Yield, unknown> {
     this.leave();
-    return { done: true, value: v };
+    return this.finish(v);
   }
 
   /** Removes this waiter from its channel's queue, if it is still there. */
