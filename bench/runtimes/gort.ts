@@ -7,11 +7,7 @@ import type { Runtime, Snapshot } from "./harness.ts";
 
 function* echo(a: Chan<number>, b: Chan<number>): Op<void> {
   // for v := range a { b <- v }; close(b)
-  for (;;) {
-    const [v, ok] = yield* a.recvOk();
-    if (!ok) break;
-    yield* b.send(v);
-  }
+  for (const r = a.range(); yield* r.next(); ) yield* b.send(r.value);
   b.close();
 }
 
@@ -35,10 +31,8 @@ function buffered(n: number): Promise<number> {
     const c = chan<number>(128);
     const done = chan<boolean>();
     go(function* (): Op<void> {
-      for (;;) {
-        const [, ok] = yield* c.recvOk();
-        if (!ok) break;
-      }
+      // for range c {}
+      for (const r = c.range(); yield* r.next(); );
       yield* done.send(true);
     });
     const t = performance.now();

@@ -55,8 +55,20 @@ export interface Chan<T> {
   trySend(v: T): boolean;
   /** Receives only if that cannot block; null when it would. Usable outside goroutines. */
   tryRecv(): [value: T, ok: boolean] | null;
+  /**
+   * Go's `for v := range ch`, allocation-free:
+   * `for (const r = ch.range(); yield* r.next(); ) use(r.value);`
+   */
+  range(): Range<T>;
   /** Runs body for each value until the channel is closed and drained, or body returns false. */
   forEach(body: (v: T) => Op<void | boolean>): Op<void>;
+}
+
+/** A range loop over a channel: next() receives, and is false once the channel is closed and drained. */
+export interface Range<T> {
+  next(): Op<boolean>;
+  /** The value the last next() received. */
+  readonly value: T;
 }
 
 /** Makes a channel with a buffer of `cap` values; `zero` is what a closed channel yields (Go's zero value). */
@@ -130,7 +142,7 @@ export class HChan<T> implements Chan<T> {
   recycle(op: Sudog<T>): void {
     if (op.kind === OP_SEND) this.freeSend = op;
     else if (op.kind === OP_RECV) this.freeRecv = op;
-    else this.freeRecvOk = op;
+    else if (op.kind === OP_RECVOK) this.freeRecvOk = op;
   }
 
   trySend(v: T): boolean {
@@ -144,10 +156,13 @@ export class HChan<T> implements Chan<T> {
     return null;
   }
 
+  range(): Range<T> {
+    return new RangeOp(this);
+  }
+
   *forEach(body: (v: T) => Op<void | boolean>): Op<void> {
-    for (;;) {
-      const [v, ok] = yield* this.recvOk();
-      if (!ok || (yield* body(v)) === false) return;
+    for (const r = this.range(); yield* r.next(); ) {
+      if ((yield* body(r.value)) === false) return;
     }
   }
 
@@ -246,7 +261,9 @@ function wake<T>(sg: Sudog<T>): void {
 export const OP_SEND = 0;
 export const OP_RECV = 1;
 const OP_RECVOK = 2;
-type OpKind = typeof OP_SEND | typeof OP_RECV | typeof OP_RECVOK;
+/** A range loop's receive: evaluates to ok and leaves the value in elem; owned by its Range, never recycled. */
+const OP_RANGE = 3;
+type OpKind = typeof OP_SEND | typeof OP_RECV | typeof OP_RECVOK | typeof OP_RANGE;
 
 const PARKED: IteratorYieldResult<Yield> = Object.freeze({ done: false, value: PARK });
 /**
@@ -311,8 +328,7 @@ export class Sudog<T> implements Waiter, Iterator<Yield, unknown, unknown> {
     const st = c.pollRecv();
     if (st === RECV_BLOCK) return this.park(c.recvq, "chan receive");
     const ok = st === RECV_OK;
-    const v = ok ? received : c.zero;
-    return this.finish(this.kind === OP_RECV ? v : [v, ok]);
+    return this.received(ok ? (received as T) : c.zero, ok);
   }
 
   /** Second step, after goready. */
@@ -323,8 +339,18 @@ export class Sudog<T> implements Waiter, Iterator<Yield, unknown, unknown> {
       if (!ok) throw new RuntimeError("send on closed channel");
       return DONE;
     }
-    const v = ok ? this.elem : this.c.zero;
-    return this.finish(this.kind === OP_RECV ? v : [v, ok]);
+    return this.received(ok ? (this.elem as T) : this.c.zero, ok);
+  }
+
+  /** A receive has ended: its result by kind. */
+  private received(v: T, ok: boolean): IteratorResult<Yield, unknown> {
+    if (this.kind === OP_RECV) return this.finish(v);
+    if (this.kind === OP_RECVOK) return this.finish([v, ok]);
+    this.g = null;
+    this.success = false;
+    this.elem = v; // OP_RANGE: read through Range.value
+    DONE.value = ok;
+    return DONE;
   }
 
   /** The op has ended with value: reset it and hand it back to its channel for reuse. */
@@ -359,5 +385,18 @@ export class Sudog<T> implements Waiter, Iterator<Yield, unknown, unknown> {
   /** Removes this waiter from its channel's queue, if it is still there. */
   leave(): void {
     (this.kind === OP_SEND ? this.c.sendq : this.c.recvq).remove(this);
+  }
+}
+
+class RangeOp<T> implements Range<T> {
+  readonly #op: Sudog<T>;
+  constructor(c: HChan<T>) {
+    this.#op = new Sudog<T>(OP_RANGE, c, null, undefined, null, 0);
+  }
+  next(): Op<boolean> {
+    return this.#op as Op<unknown> as Op<boolean>;
+  }
+  get value(): T {
+    return this.#op.elem as T;
   }
 }

@@ -4,7 +4,7 @@
 export type { Op, Yield, GoFn, WaitReason } from "./g.ts";
 export { go, run, runMain, gosched, holdExternal, setCreationStacks, schedStats } from "./proc.ts";
 export type { Goroutine, Join } from "./g.ts";
-export { chan, type Chan } from "./chan.ts";
+export { chan, type Chan, type Range } from "./chan.ts";
 export { select, recv, send, type Case, type RecvCase, type SendCase, type SelectResult, type DefaultResult } from "./select.ts";
 export { sleep, after, tick, newTimer, newTicker, afterFunc, type Timer, type Ticker } from "./time.ts";
 export { wait } from "./promise.ts";

@@ -427,6 +427,49 @@ describe("sched: channels", function () {
     });
   });
 
+  it("range() receives every value in order, blocking and not, and ends once closed and drained", async function () {
+    await run(function* main() {
+      for (const cap of [0, 1, 4]) {
+        const c = chan<string>(cap, "zero");
+        go(function* () {
+          for (let i = 0; i < 20; i++) {
+            yield* c.send(`v${i}`);
+            if (i % 3 === 0) yield* gosched();
+          }
+          c.close();
+        });
+        const seen: string[] = [];
+        const r = c.range();
+        while (yield* r.next()) seen.push(r.value);
+        assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => `v${i}`), `cap ${cap}`);
+        assert.equal(r.value, "zero", "after the last value, range shows the zero value");
+        assert.equal(yield* r.next(), false, "a finished range stays finished");
+      }
+    });
+  });
+
+  it("an op reused from a channel's cache does not carry over a previous value or goroutine", async function () {
+    await run(function* main() {
+      const c = chan<number>();
+      const got: number[] = [];
+      // Two receivers block on the same channel; each must get its own value.
+      const a = go(function* () { return yield* c.recv(); });
+      const b = go(function* () { return yield* c.recv(); });
+      yield* gosched();
+      yield* c.send(1);
+      yield* c.send(2);
+      got.push(yield* a.join(), yield* b.join());
+      assert.deepEqual(got.sort(), [1, 2]);
+      // An op taken and not yet used is not handed to anyone else.
+      const held = c.recv();
+      go(function* () { yield* c.send(3); });
+      go(function* () { yield* c.send(4); });
+      const other = yield* c.recv();
+      const mine = yield* held;
+      assert.deepEqual([other, mine].sort(), [3, 4]);
+    });
+  });
+
   it("chan() rejects a negative or non-integer capacity with RangeError", function () {
     assert.throws(() => chan(-1), RangeError);
     assert.throws(() => chan(1.5), RangeError);
