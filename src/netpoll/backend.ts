@@ -19,6 +19,11 @@
 //                  Returns the number of events handled. Either thread.
 //   wake()         makes a blocked poll return (Go's netpollBreak), coalesced
 //                  through CTL_BREAK; only a blocking poll resets it. Either thread.
+//   sysClose(fd)   close(2) as the backend must see it: on Linux under the
+//                  event-port emulation that is the emulation's close, which
+//                  drops the fd's associations as illumos does and records the
+//                  close for its use-after-close check. The FD layer closes
+//                  every polled descriptor through it.
 //   destroy()      closes what this thread opened.
 
 import * as epoll from "./epoll.ts";
@@ -48,6 +53,7 @@ export interface Backend {
   arm(pd: number, mode: Mode): void;
   poll(timeoutMs: number, onParked: OnParked): number;
   wake(): void;
+  sysClose(fd: number): number;
   destroy(): void;
 }
 

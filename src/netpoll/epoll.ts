@@ -164,6 +164,10 @@ class Epoll implements Backend {
     if (this.c.write(this.handles.wakefd, this.u64, 8) !== 8 && koffi.errno() !== abi.errno.EAGAIN) fail("eventfd write");
   }
 
+  sysClose(fd: number): number {
+    return this.c.close(fd) === 0 ? 0 : koffi.errno();
+  }
+
   destroy(): void {
     if (!this.owner) return;
     this.c.close(this.handles.wakefd);

@@ -223,6 +223,10 @@ class EventPort implements Backend {
     }
   }
 
+  sysClose(fd: number): number {
+    return this.p.close(fd) === 0 ? 0 : koffi.errno();
+  }
+
   destroy(): void {
     if (this.owner) this.p.close(this.port);
   }

@@ -261,6 +261,11 @@ function freeSlot(p: Poller, pd: number): void {
   p.free.push(pd);
 }
 
+/** close(2) through the backend (see Backend.sysClose); returns 0 or an errno. */
+export function sysClose(fd: number): number {
+  return need().backend.sysClose(fd);
+}
+
 /** Descriptors registered now (for leak checks). */
 export function openPollDescs(): number {
   return poller === null ? 0 : poller.used - poller.free.length;
