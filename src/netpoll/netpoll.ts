@@ -101,6 +101,10 @@ class Poller {
   /** True while a waitAsync on CTL_WAKE is pending. */
   sleeping = false;
   stopped = false;
+  /** The worker thread has exited (its 'exit' event fired). */
+  exited = false;
+  /** Why the poller thread failed, once it has. */
+  failure: Error | null = null;
 
   constructor(opts: PollerOptions) {
     const maxPds = opts.maxPds ?? DEFAULT_MAX_PDS;
@@ -124,14 +128,24 @@ class Poller {
     this.worker.on("message", (m: { fault?: string }) => this.fault(`poller thread failed: ${m.fault}`));
     this.worker.on("error", (e) => this.fault(`poller thread failed: ${e.stack ?? e.message}`));
     this.worker.on("exit", (code) => {
+      this.exited = true;
       if (!this.stopped) this.fault(`poller thread exited (code ${code})`);
     });
   }
 
+  /**
+   * The worker thread failed: it has left its loop, so there is nothing to
+   * break, and breaking could fail in turn (a kernel poller closed under it
+   * is the likely cause). Ends the running program, and makes every later
+   * use of the poller fail instead of waiting on a dead thread.
+   */
   fault(msg: string): void {
     if (this.stopped) return;
-    this.stop();
-    fatal(new Error(`fatal error: netpoll: ${msg}`));
+    this.stopped = true;
+    Atomics.store(this.shm.i32, CTL_MODE, MODE_STOP);
+    Atomics.notify(this.shm.i32, CTL_MODE);
+    this.failure = new Error(`fatal error: netpoll: ${msg}`);
+    fatal(this.failure);
   }
 
   stop(): void {
@@ -170,15 +184,18 @@ export async function stopPoller(): Promise<void> {
   process.off("exit", stopPoller);
   p.stop();
   p.releaseRef?.();
-  await new Promise<void>((resolve) => {
-    p.worker.once("exit", () => resolve());
-    p.worker.ref();
-  });
+  if (!p.exited) {
+    await new Promise<void>((resolve) => {
+      p.worker.once("exit", () => resolve());
+      p.worker.ref();
+    });
+  }
   p.backend.destroy();
 }
 
 function need(): Poller {
   if (poller === null) startPoller();
+  if (poller!.failure !== null) throw poller!.failure;
   return poller!;
 }
 

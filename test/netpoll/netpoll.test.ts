@@ -821,6 +821,30 @@ describe("netpoll", function () {
         assert.equal(fdTable().size, pre.size);
       });
     }
+    it("a poller thread that fails ends the running program with a fatal error, and stopPoller still cleans up", async function () {
+      this.timeout(60000);
+      const pre = fdTable();
+      const s = await startAndWarmUp("eventports");
+      const [a, b] = socketPair();
+      // Someone closes the port under the poller thread (a double close in
+      // user code would): the emulation makes its port_getn fail (EBADFD).
+      setTimeout(() => portEmu().close(s.pollfd), 20);
+      await assert.rejects(
+        run(function* main() {
+          const pd = pollOpen(b);
+          setDeadline(pd, MODE_R, performance.now() + 10000);
+          return yield* waitOnce(pd, MODE_R, b);
+        }),
+        (e: unknown) => e instanceof Error && /^fatal error: netpoll: poller thread failed: .*port_getn failed/.test(e.message),
+      );
+      const t = performance.now();
+      await stopPoller();
+      assert.ok(performance.now() - t < 2000, "stopPoller hung on a poller thread that had already exited");
+      assert.equal(pollerKind(), null);
+      closeFd(a);
+      closeFd(b);
+      await checkLeaks({ fds: pre, pds: 0 });
+    });
   });
 
   for (const backend of ["epoll", "eventports"] as const) {
