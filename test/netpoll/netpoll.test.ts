@@ -43,6 +43,7 @@ import {
   PD_FDSEQ,
   PD_USER,
   SEM_NIL,
+  SEM_PARKED,
   SEM_READY,
   cookieOf,
   pdw,
@@ -57,6 +58,7 @@ import {
   closeFd,
   drain,
   fill,
+  isReady,
   pipe,
   portEmu,
   readFd,
@@ -92,13 +94,25 @@ function* joinAll(gs: Goroutine<unknown>[]): Op<void> {
   for (const g of gs) yield* g.join();
 }
 
-/** pollReset, then one pollWait after the syscall said EAGAIN: the wait's own result, spurious wake-ups included. */
-function* waitOnce(pd: number, mode: typeof MODE_R | typeof MODE_W, fd: number): Op<PollErr> {
-  const err = pollReset(pd, mode);
+/**
+ * The wait of one operation, as Go's operation loops do it but without
+ * consuming data: pollReset, then pollWait until the descriptor really is
+ * ready (poll(2) says a read or write would not fail with EAGAIN) or the wait
+ * fails. A wait can end with ERR_NONE for nothing (B4: readiness published
+ * for a registration edge, or consumed meanwhile): the loop waits again, as
+ * an operation retrying its syscall would. wakes.n counts the ERR_NONE ends.
+ * For writes the socket buffer is filled first.
+ */
+function* waitReady(pd: number, mode: typeof MODE_R | typeof MODE_W, fd: number, wakes?: { n: number }): Op<PollErr> {
+  let err = pollReset(pd, mode);
   if (err !== ERR_NONE) return err;
-  if (mode === MODE_R) assert.equal(readFd(fd, new Uint8Array(16)), -EAGAIN, "nothing to read yet");
-  else fill(fd);
-  return yield* pollWait(pd, mode);
+  if (mode === MODE_W) fill(fd);
+  for (;;) {
+    if (isReady(fd, mode)) return ERR_NONE;
+    err = yield* pollWait(pd, mode);
+    if (err !== ERR_NONE) return err;
+    if (wakes !== undefined) wakes.n++;
+  }
 }
 
 // ---- the writer thread of the lost-wake-up test ----------------------------------------
@@ -257,7 +271,7 @@ function suite(backend: BackendKind): void {
       });
       // Event ports arm on wait: wait once (it times out) so POLLIN is associated.
       setDeadline(pd, MODE_R, performance.now() + 5);
-      assert.equal(yield* waitOnce(pd, MODE_R, b), ERR_TIMEOUT);
+      assert.equal(yield* waitReady(pd, MODE_R, b), ERR_TIMEOUT);
       setDeadline(pd, MODE_R, null);
       assert.equal(Atomics.load(shm().i32, semWord(shm(), pd, MODE_R)), SEM_NIL);
 
@@ -276,7 +290,7 @@ function suite(backend: BackendKind): void {
       // A second operation's wait parks: the readiness was consumed.
       setDeadline(pd, MODE_R, performance.now() + 30);
       const t = performance.now();
-      assert.equal(yield* waitOnce(pd, MODE_R, b), ERR_TIMEOUT);
+      assert.equal(yield* waitReady(pd, MODE_R, b), ERR_TIMEOUT);
       assert.ok(performance.now() - t >= 25, "the second wait did not park");
       setDeadline(pd, MODE_R, null);
       closePd(keep);
@@ -293,9 +307,15 @@ function suite(backend: BackendKind): void {
       await run(function* main() {
         setDeadline(pd, mode, performance.now() + 5000);
         const first = go(function* () {
-          return yield* waitOnce(pd, mode, b);
+          return yield* waitReady(pd, mode, b);
         });
         yield* waitUntil(() => ioWaiters() === 1, "the first waiter to park");
+        // Let a stray readiness (the registration's edge, under epoll) land
+        // first: the first waiter must be parked, not just readied, when the
+        // second comes.
+        yield* sleep(20);
+        yield* waitUntil(() => ioWaiters() === 1, "the first waiter to park again");
+        assert.equal(Atomics.load(shm().i32, semWord(shm(), pd, mode)), SEM_PARKED);
         let caught: unknown = null;
         const second = go(function* () {
           try {
@@ -324,7 +344,7 @@ function suite(backend: BackendKind): void {
     await assert.rejects(
       run(function* main() {
         go(function* () {
-          yield* waitOnce(pd, MODE_R, b);
+          yield* waitReady(pd, MODE_R, b);
         });
         yield* waitUntil(() => ioWaiters() === 1, "the first waiter to park");
         yield* pollWait(pd, MODE_R);
@@ -419,15 +439,15 @@ function suite(backend: BackendKind): void {
       const [a, b, pd] = openPair();
       await run(function* main() {
         setDeadline(pd, MODE_W, performance.now() + 15);
-        assert.equal(yield* waitOnce(pd, MODE_W, b), ERR_TIMEOUT);
+        assert.equal(yield* waitReady(pd, MODE_W, b), ERR_TIMEOUT);
         setDeadline(pd, MODE_W, null);
         drain(a);
         setDeadline(pd, MODE_R | MODE_W, performance.now() + 20);
         const r = go(function* () {
-          return yield* waitOnce(pd, MODE_R, b);
+          return yield* waitReady(pd, MODE_R, b);
         });
         const w = go(function* () {
-          return yield* waitOnce(pd, MODE_W, b);
+          return yield* waitReady(pd, MODE_W, b);
         });
         assert.equal(yield* r.join(), ERR_TIMEOUT);
         assert.equal(yield* w.join(), ERR_TIMEOUT);
@@ -553,38 +573,36 @@ function suite(backend: BackendKind): void {
     assert.notEqual(seqB, seqA);
     try {
       await run(function* main() {
-        // B's reader and writer park (each with a deadline, which is how
-        // "not woken" shows).
-        const park = () => {
-          setDeadline(pdB, MODE_R | MODE_W, performance.now() + 150);
-          return [
-            go(function* () {
-              return yield* waitOnce(pdB, MODE_R, b2);
-            }),
-            go(function* () {
-              return yield* waitOnce(pdB, MODE_W, b2);
-            }),
-          ];
+        // B's reader and writer wait (the socket is neither readable nor
+        // writable), counting every wake-up.
+        const wakes = { [MODE_R]: { n: 0 }, [MODE_W]: { n: 0 } };
+        const gs = ([MODE_R, MODE_W] as const).map((m) =>
+          go(function* () {
+            return yield* waitReady(pdB, m, b2, wakes[m]);
+          }),
+        );
+        const settled = function* () {
+          yield* waitUntil(() => ioWaiters() === 2, "B's waiters to park");
+          yield* sleep(20); // stray readiness (the registration's edge) lands
+          yield* waitUntil(() => ioWaiters() === 2, "B's waiters to park again");
         };
-        let [r, w] = park();
-        yield* waitUntil(() => ioWaiters() === 2, "B's waiters to park");
+        yield* settled();
+        const before = [wakes[MODE_R].n, wakes[MODE_W].n];
         const user = Atomics.load(shm().i32, pdw(shm(), pdB, PD_USER));
-        // The old owner's event, read and write ready.
+        // The old owner's event: read and write ready, cookie (slot, seqA).
         inject(pdA, seqA);
-        assert.equal(yield* r!.join(), ERR_TIMEOUT, "B's reader was woken by A's event");
-        assert.equal(yield* w!.join(), ERR_TIMEOUT, "B's writer was woken by A's event");
-        assert.equal(Atomics.load(shm().i32, pdw(shm(), pdB, PD_USER)), user, "A's event changed B's interest set");
-        for (const m of [MODE_R, MODE_W] as const) assert.notEqual(Atomics.load(shm().i32, semWord(shm(), pdB, m)), SEM_READY);
-        // Control: the same injection with B's generation does wake B (so the
-        // event above did reach the poller and was dropped for its tag).
-        setDeadline(pdB, MODE_R | MODE_W, null);
-        [r, w] = park();
+        yield* sleep(100);
         yield* waitUntil(() => ioWaiters() === 2, "B's waiters to park");
+        assert.deepEqual([wakes[MODE_R].n, wakes[MODE_W].n], before, "A's event woke B's waiters");
+        assert.equal(Atomics.load(shm().i32, pdw(shm(), pdB, PD_USER)), user, "A's event changed B's interest set");
+        for (const m of [MODE_R, MODE_W] as const) assert.equal(Atomics.load(shm().i32, semWord(shm(), pdB, m)), SEM_PARKED);
+        // Control: the same injection with B's generation wakes both (so the
+        // event above did reach the poller and was dropped for its tag).
         inject(pdB, seqB);
-        assert.equal(yield* r!.join(), ERR_NONE);
-        assert.equal(yield* w!.join(), ERR_NONE);
-        setDeadline(pdB, MODE_R | MODE_W, null);
-        closePd(pdB);
+        yield* waitUntil(() => wakes[MODE_R].n > before[0]! && wakes[MODE_W].n > before[1]!, "B's generation to wake B", 2000);
+        pollUnblock(pdB);
+        for (const g of gs) assert.equal(yield* g.join(), ERR_CLOSING);
+        pollClose(pdB);
       });
     } finally {
       inject.cleanup();
@@ -600,12 +618,12 @@ function suite(backend: BackendKind): void {
       let readerDone = false;
       let writerDone = false;
       const reader = go(function* () {
-        const e = yield* waitOnce(pd, MODE_R, b);
+        const e = yield* waitReady(pd, MODE_R, b);
         readerDone = true;
         return e;
       });
       const writer = go(function* () {
-        const e = yield* waitOnce(pd, MODE_W, b);
+        const e = yield* waitReady(pd, MODE_W, b);
         writerDone = true;
         return e;
       });
@@ -631,10 +649,10 @@ function suite(backend: BackendKind): void {
     await run(function* main() {
       setDeadline(pd, MODE_R | MODE_W, performance.now() + 5000);
       const reader = go(function* () {
-        return yield* waitOnce(pd, MODE_R, b);
+        return yield* waitReady(pd, MODE_R, b);
       });
       const writer = go(function* () {
-        return yield* waitOnce(pd, MODE_W, b);
+        return yield* waitReady(pd, MODE_W, b);
       });
       yield* waitUntil(() => ioWaiters() === 2, "reader and writer to park");
       shutdownFd(a, abi.socket.SHUT_RDWR);
@@ -656,10 +674,10 @@ function suite(backend: BackendKind): void {
       await run(function* main() {
         setDeadline(pd, MODE_R | MODE_W, performance.now() + 5000);
         const reader = go(function* () {
-          return yield* waitOnce(pd, MODE_R, b);
+          return yield* waitReady(pd, MODE_R, b);
         });
         const writer = go(function* () {
-          return yield* waitOnce(pd, MODE_W, b);
+          return yield* waitReady(pd, MODE_W, b);
         });
         yield* waitUntil(() => ioWaiters() === 2, "reader and writer to park");
         closeFd(a);
@@ -685,7 +703,7 @@ function suite(backend: BackendKind): void {
       await run(function* main() {
         setDeadline(pd, MODE_R, performance.now() + 5000);
         const reader = go(function* () {
-          return yield* waitOnce(pd, MODE_R, r);
+          return yield* waitReady(pd, MODE_R, r);
         });
         yield* waitUntil(() => ioWaiters() === 1, "the reader to park");
         closeFd(w);
@@ -701,7 +719,7 @@ function suite(backend: BackendKind): void {
       await run(function* main() {
         setDeadline(pd, MODE_W, performance.now() + 5000);
         const writer = go(function* () {
-          return yield* waitOnce(pd, MODE_W, w);
+          return yield* waitReady(pd, MODE_W, w);
         });
         yield* waitUntil(() => ioWaiters() === 1, "the writer to park");
         closeFd(r);
@@ -788,7 +806,7 @@ describe("netpoll", function () {
         const [a, b, pd] = openPair();
         await run(function* main() {
           setDeadline(pd, MODE_R, performance.now() + 30);
-          assert.equal(yield* waitOnce(pd, MODE_R, b), ERR_TIMEOUT);
+          assert.equal(yield* waitReady(pd, MODE_R, b), ERR_TIMEOUT);
           closePd(pd);
         });
         closeFd(a);
@@ -835,7 +853,7 @@ describe("netpoll", function () {
         run(function* main() {
           const pd = pollOpen(b);
           setDeadline(pd, MODE_R, performance.now() + 10000);
-          return yield* waitOnce(pd, MODE_R, b);
+          return yield* waitReady(pd, MODE_R, b);
         }),
         (e: unknown) => e instanceof Error && /^fatal error: netpoll: poller thread failed: .*port_getn failed/.test(e.message),
       );

@@ -32,6 +32,7 @@ const c = {
   shutdown: libc.func("int shutdown(int fd, int how)") as (fd: number, how: number) => number,
   close: libc.func("int close(int fd)") as (fd: number) => number,
   fcntl: libc.func("int fcntl(int fd, int cmd, int arg)") as (fd: number, cmd: number, arg: number) => number,
+  poll: libc.func("int poll(void *fds, unsigned long nfds, int timeout)") as (fds: Uint8Array, n: number, timeout: number) => number,
 };
 
 export const EAGAIN = abi.errno.EAGAIN;
@@ -84,6 +85,24 @@ export function isOpen(fd: number): boolean {
 
 export function shutdownFd(fd: number, how: number = abi.socket.SHUT_RDWR): void {
   check(c.shutdown(fd, how), "shutdown");
+}
+
+const pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+const pollfdView = new DataView(pollfd.buffer);
+
+/** What poll(2) reports for fd right now (revents), asked for POLLIN and POLLOUT. */
+export function revents(fd: number): number {
+  pollfdView.setInt32(0, fd, true);
+  pollfdView.setInt16(4, abi.poll.POLLIN | abi.poll.POLLOUT, true);
+  pollfdView.setInt16(6, 0, true);
+  check(c.poll(pollfd, 1, 0), "poll");
+  return pollfdView.getInt16(6, true);
+}
+
+/** Whether a read (MODE_R) or a write (MODE_W) on fd would not fail with EAGAIN now. */
+export function isReady(fd: number, mode: typeof MODE_R | typeof MODE_W): boolean {
+  const { POLLIN, POLLOUT, POLLERR, POLLHUP } = abi.poll;
+  return (revents(fd) & ((mode === MODE_R ? POLLIN : POLLOUT) | POLLERR | POLLHUP)) !== 0;
 }
 
 /** read(2): the count, or -errno. */
