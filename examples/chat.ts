@@ -19,6 +19,7 @@
 
 import { parseArgs } from "node:util";
 
+import { CTL_INPOLL } from "../src/netpoll/shm.ts";
 import {
   WaitGroup,
   background,
@@ -29,6 +30,7 @@ import {
   runMain,
   select,
   send,
+  sleep,
   type Chan,
   type Op,
 } from "../src/index.ts";
@@ -230,7 +232,6 @@ runMain(function* main() {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const [stopCtx, release] = contextFromSignal(background(), ac.signal);
-  log(`start: listening on ${ln.addr.toString()} (idle ${idleMs / 1000} s, pid ${process.pid})`);
   go(broadcaster);
   const room: Room = { conns: new Set(), wg: new WaitGroup(), stopping: false };
   const ended = chan<void>();
@@ -249,6 +250,13 @@ runMain(function* main() {
       ended.close();
     }
   });
+  // The poller thread boots in the background; until it waits in the kernel
+  // (for the parked accept), an idle program notices no I/O. Then say "start".
+  const { shm } = startPoller();
+  for (const end = performance.now() + 10_000; Atomics.load(shm.i32, CTL_INPOLL) !== 1 && performance.now() < end; ) {
+    yield* sleep(2);
+  }
+  log(`start: listening on ${ln.addr.toString()} (idle ${idleMs / 1000} s, pid ${process.pid})`);
   yield* select([recv(stopCtx.done()), recv(ended)]);
   room.stopping = true;
   try {

@@ -35,6 +35,7 @@
 
 import { parseArgs } from "node:util";
 
+import { CTL_INPOLL } from "../src/netpoll/shm.ts";
 import {
   WaitGroup,
   after,
@@ -45,6 +46,7 @@ import {
   recv,
   runMain,
   select,
+  sleep,
   type CancelFunc,
   type Chan,
   type Context,
@@ -236,6 +238,19 @@ function* acceptLoop(ln: Listener, s: Server, ended: Chan<void>): Op<void> {
   }
 }
 
+/**
+ * Waits (up to 10 s) until the poller thread is up, blocked in the kernel for
+ * the parked accept. It boots in the background when the first descriptor is
+ * registered (it loads its modules, a few hundred ms), and until then an idle
+ * program notices no I/O: the start line waits for it, so that clients who
+ * connect once they see it are served at once.
+ */
+function* pollerUp(): Op<void> {
+  const { shm } = startPoller();
+  const end = performance.now() + 10_000;
+  while (Atomics.load(shm.i32, CTL_INPOLL) !== 1 && performance.now() < end) yield* sleep(2);
+}
+
 function* main(cfg: Config): Op<void> {
   const t0 = performance.now();
   if (cfg.backend !== undefined) startPoller({ backend: cfg.backend });
@@ -284,12 +299,13 @@ function* main(cfg: Config): Op<void> {
     errors: 0,
     cutOff: 0,
   };
+  const ended = chan<void>();
+  go(acceptLoop, ln, s, ended);
+  yield* pollerUp();
   log(
     `start: listening on ${ln.addr.toString()} (backend ${pollerKind()}, max-conns ${cfg.maxConns || "unlimited"}, ` +
       `buf ${cfg.buf}, grace ${cfg.grace} ms, pid ${process.pid})`,
   );
-  const ended = chan<void>();
-  go(acceptLoop, ln, s, ended);
 
   // Run until a signal, or until the accept loop gives up.
   yield* select([recv(stopCtx.done()), recv(ended)]);

@@ -168,7 +168,7 @@ describe("examples/echo-server", function () {
     const { code } = await srv.exited;
     assert.equal(code, 0, srv.err());
     const took = Date.now() - t;
-    assert.ok(took >= 250 && took < 4000, `stopped after ${took} ms`);
+    assert.ok(took >= 250 && took < 4000, `stopped after ${took} ms:\n${srv.err()}`);
     assert.match(srv.err(), /stop: 1 connections served, \d+ bytes echoed, 0 errors, 1 cut off/);
     s.destroy();
   });
