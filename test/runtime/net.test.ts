@@ -52,6 +52,7 @@ import {
   Canceled,
   WaitGroup,
   background,
+  chan,
   go,
   run,
   sleep,
@@ -283,8 +284,13 @@ function suite(backend: "epoll" | "eventports"): void {
       const wg = new WaitGroup();
       const failures: unknown[] = [];
       let open = 0;
-      let release!: () => void;
-      let phase = 0;
+      let echoed = 0;
+      const allEchoed = chan<void>(); // closed once every client has its echo: then all close
+      const arrive = (): void => {
+        if (++echoed < N) return;
+        peak = fdTable().size;
+        allEchoed.close();
+      };
       for (let i = 0; i < N; i++) {
         wg.add(1);
         go(function* client() {
@@ -295,21 +301,17 @@ function suite(backend: "epoll" | "eventports"): void {
             yield* c.write(msg);
             const back = yield* readFull(c, msg.length);
             assert.deepEqual(back, msg);
-            // Hold every connection until all have echoed: 1,000 open at once.
-            if (++phase === N) release();
-            yield* waitUntil(() => phase === N, "all clients", BOUND_MS);
+            arrive();
+            yield* allEchoed.recv(); // hold it: 1,000 connections open at once
             yield* c.close();
           } catch (e) {
             failures.push(e);
-            if (++phase === N) release();
+            arrive();
           } finally {
             wg.done();
           }
         });
       }
-      release = () => {
-        peak = fdTable().size;
-      };
       yield* wg.wait();
       assert.deepEqual(failures.map(String), []);
       assert.equal(open, N);
