@@ -684,7 +684,7 @@ port_create(void)
 	if ((p = calloc(1, sizeof (*p))) == NULL)
 		return (fail(EAGAIN));
 	p->queue.prev = p->queue.next = &p->queue;
-	if ((p->epfd = epoll_create1(0)) < 0) {
+	if ((p->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		err = errno;
 		free(p);
 		return (fail(err));
