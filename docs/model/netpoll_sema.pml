@@ -23,11 +23,11 @@
  * default 2), -DNTICKS=n (unrelated host timers that run the scheduler loop,
  * default 1). A Close and a deadline may each happen, at any moment, or not.
  *
- * -DWAKEFIX: the hand-off as it should be (README.md): onWake clears
- * CTL_WAKE before draining the ring, idle() no longer clears it. As built
- * (without it), idle()'s Atomics.store(CTL_WAKE, 0) can erase the worker's
- * CTL_WAKE = 1 for a record it has just pushed, after a late notify made
- * onWake run early: properties 1, 2 and 3 fail (a known bug).
+ * The hand-off as built: onWake clears CTL_WAKE before draining the ring,
+ * and idle() does not clear it. -DWAKEBUG restores the hand-off this model
+ * found broken (README.md): idle()'s Atomics.store(CTL_WAKE, 0) could erase
+ * the worker's CTL_WAKE = 1 for a record it had just pushed, after a late
+ * notify made onWake run early; properties 1, 2 and 3 fail with it.
  *
  * Properties (-DPROP=n). 1, 2, 3 and 5 are checked when the whole system is
  * stuck (Spin's timeout): no process can move any more.
@@ -46,7 +46,7 @@
  * Always checked: the ready ring never overflows (ring.ts throws); no
  * invalid end state (every process stops in an end-labelled state).
  *
- * Mutants (each must fail the property named; verdicts.json runs them with -DWAKEFIX):
+ * Mutants (each must fail the property named; verdicts.json runs them on the fixed hand-off):
  *   -DNOREADY     publishReady forgets readiness when nobody is parked (SEM_NIL
  *                 stays SEM_NIL): a wake-up between EAGAIN and the park is lost (1)
  *   -DARMONCE     event ports: arm only before the first wait (1)
@@ -298,7 +298,7 @@ inline idle() {
 	if
 	:: waiters == 0 || sleeping -> skip
 	:: else ->
-#ifndef WAKEFIX
+#ifdef WAKEBUG
 		cwake = 0;                                           /* Atomics.store(CTL_WAKE, 0) */
 #endif
 		atomic { if :: cmode == MODE_HOLD -> cmode = MODE_POLL :: else -> skip fi };  /* CAS + notify CTL_MODE */
@@ -336,7 +336,7 @@ end:
 		if
 		:: why == W_WAKE ->                                  /* onWake */
 			sleeping = false;
-#ifdef WAKEFIX
+#ifndef WAKEBUG
 			cwake = 0;                                       /* reset before draining, not in idle */
 #endif
 			ringDrain(n);

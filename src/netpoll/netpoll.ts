@@ -437,7 +437,9 @@ function idle(): void {
   const p = poller;
   if (p === null || p.waiters === 0 || p.sleeping) return;
   const i32 = p.shm.i32;
-  Atomics.store(i32, CTL_WAKE, 0);
+  // CTL_WAKE is cleared by onWake just before it drains, never here: a clear
+  // here could erase the worker's 1 for a record pushed since the last drain,
+  // and this wait would then sleep on it (found by docs/model/netpoll_sema.pml).
   if (Atomics.compareExchange(i32, CTL_MODE, MODE_HOLD, MODE_POLL) === MODE_HOLD) Atomics.notify(i32, CTL_MODE);
   const r = Atomics.waitAsync(i32, CTL_WAKE, 0);
   if (!r.async) {
@@ -451,7 +453,10 @@ function idle(): void {
 function onWake(p: Poller): void {
   p.sleeping = false;
   if (p.stopped) return;
-  // Nothing to drain (the worker handed over readiness nobody waits for): sleep again.
+  // Cleared before the drain: a record pushed after this sets it again, so the
+  // next waitAsync returns at once instead of missing it.
+  Atomics.store(p.shm.i32, CTL_WAKE, 0);
+  // Nothing to drain (a stale notify, or readiness nobody waits for): sleep again.
   if (ringDrain(p.shm, onParkedReady) === 0) idle();
 }
 
