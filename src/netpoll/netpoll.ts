@@ -36,7 +36,7 @@
 import { Worker } from "node:worker_threads";
 
 import { PARK, type G, type Op } from "../sched/g.ts";
-import { fatal, getg, gopark, goready, holdExternal, setPollHook } from "../sched/proc.ts";
+import { fatal, getg, gopark, goready, holdExternal, setPollHook, type PollCounters, type PollTracer } from "../sched/proc.ts";
 import { addTimer, delTimer, RTimer } from "../sched/timer.ts";
 import { backendKind, backendModule, type Backend, type BackendKind, type Mode } from "./backend.ts";
 import { ringDrain } from "./ring.ts";
@@ -163,7 +163,7 @@ let poller: Poller | null = null;
 export function startPoller(opts: PollerOptions = {}): { kind: BackendKind; shm: Shm } {
   if (poller === null) {
     poller = new Poller(opts);
-    setPollHook({ pollNonBlocking, idle, programEnded });
+    setPollHook({ pollNonBlocking, idle, programEnded, counters, trace: (t) => (tracer = t) });
     process.once("exit", stopPoller);
   } else if (opts.backend !== undefined && opts.backend !== poller.kind) {
     throw new Error(`netpoll: the ${poller.kind} poller is running; stop it before starting ${opts.backend}`);
@@ -363,6 +363,11 @@ function wakeWithError(p: Poller, pd: number, mode: Mode): void {
 function onParkedReady(pd: number, mode: Mode, seq: number): void {
   const p = poller!;
   if (Atomics.load(p.shm.i32, pdw(p.shm, pd, PD_FDSEQ)) !== seq) return;
+  const g = p.waitG[pd * 2 + mode - 1];
+  if (g !== null && g !== undefined) {
+    ioReadied++;
+    if (tracer !== null) tracer.ioReady(g, pd, mode);
+  }
   readyWaiter(p, pd, mode);
 }
 
@@ -424,6 +429,16 @@ function stopDeadline(p: Poller, pd: number, mode: Mode): void {
 
 // ---- the scheduler's hooks -----------------------------------------------------
 
+/** The execution tracer while tracing is on (set through PollHook.trace), else null. */
+let tracer: PollTracer | null = null;
+/** Cumulative counters for schedMetrics (never reset, across pollers). */
+let handoffs = 0;
+let ioReadied = 0;
+
+function counters(): PollCounters {
+  return { waiters: poller === null ? 0 : poller.waiters, handoffs, ioReadied };
+}
+
 /** Between goroutines: take what the worker published, and poll the kernel without blocking. */
 function pollNonBlocking(): void {
   const p = poller;
@@ -447,12 +462,15 @@ function idle(): void {
     return;
   }
   p.sleeping = true;
+  handoffs++;
+  if (tracer !== null) tracer.pollBlock(p.waiters);
   void r.value.then(() => onWake(p));
 }
 
 function onWake(p: Poller): void {
   p.sleeping = false;
   if (p.stopped) return;
+  if (tracer !== null) tracer.pollWake();
   // Cleared before the drain: a record pushed after this sets it again, so the
   // next waitAsync returns at once instead of missing it.
   Atomics.store(p.shm.i32, CTL_WAKE, 0);

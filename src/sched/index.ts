@@ -2,13 +2,15 @@
 // context, Promise interop and introspection. See README.md for the tour.
 
 export type { Op, Yield, GoFn, WaitReason } from "./g.ts";
-export { go, run, runMain, gosched, holdExternal, setCreationStacks, schedStats } from "./proc.ts";
+export { go, run, runMain, gosched, holdExternal, setCreationStacks, schedStats, schedMetrics, type SchedMetrics } from "./proc.ts";
 export type { Goroutine, Join } from "./g.ts";
 export { chan, type Chan, type Range } from "./chan.ts";
 export { select, recv, send, type Case, type RecvCase, type SendCase, type SelectResult, type DefaultResult } from "./select.ts";
 export { sleep, after, tick, newTimer, newTicker, afterFunc, type Timer, type Ticker } from "./time.ts";
 export { wait } from "./promise.ts";
 export { goroutineDump, dumpOnSigquit } from "./traceback.ts";
+export { startTrace, stopTrace, tracing, type TraceOptions, type TraceResult, type ChromeTrace } from "./trace.ts";
+export { startSchedtrace, schedtraceLine } from "./schedtrace.ts";
 export { seedRand } from "./fastrand.ts";
 export { RuntimeError, PanicError, DeadlockError, ExitedError } from "./panic.ts";
 export { Sema } from "./sema.ts";

@@ -57,6 +57,10 @@ const RUNNEXT_STREAK = 64;
 // ---- goroutine table -------------------------------------------------------
 
 let goidgen = 0;
+/** Event counters since the process started, for schedMetrics (never reset; subtract two readings for rates). */
+let switches = 0; // goroutine runs (execute calls), added at the end of each slice
+let parks = 0;
+let timerFires = 0;
 /**
  * Live goroutines of the current program (Go's allgs, minus the dead): an
  * intrusive list through G.allprev/allnext. A Set of a million goroutines
@@ -95,6 +99,8 @@ class GList implements Iterable<G> {
 
 const allgs = new GList();
 let current: G | null = null;
+/** The execution tracer (trace.ts) while tracing is on; every hook is one `tracer !== null` check. */
+let tracer: (SchedTracer & PollTracer) | null = null;
 let creationStacks = process.env.GORT_CREATIONSTACKS === "1";
 
 /** The running goroutine; throws outside goroutine code. */
@@ -128,6 +134,7 @@ export function go<A extends unknown[], T>(fn: GoFn<A, T>, ...args: A): Goroutin
   const stack = creationStacks ? captureStack() : null;
   const g = new G<T>(++goidgen, fn.name || "func", gen, current, stack);
   allgs.add(g);
+  if (tracer !== null) tracer.create(g, current);
   runqputnext(g);
   kick();
   return g;
@@ -249,6 +256,7 @@ export function coarseNow(): number {
  */
 export function gopark(reason: WaitReason): G {
   const g = current!;
+  parks++;
   g.status = Gwaiting;
   g.waitReason = reason;
   g.waitSince = nowCoarse;
@@ -269,6 +277,7 @@ export function goready(g: G, v: unknown): void {
   }
   g.param = v;
   g.status = Grunnable;
+  if (tracer !== null) tracer.ready(g, current);
   if (current !== null) {
     runqputnext(g); // inside the schedule loop: no kick needed
   } else {
@@ -322,12 +331,68 @@ export interface PollHook {
   idle(): void;
   /** Drops every waiter: the program ended. */
   programEnded(): void;
+  /** Goroutines parked on descriptors, and the poller's event counters (schedMetrics). */
+  counters(): PollCounters;
+  /** Tracing started (a tracer) or stopped (null): see trace.ts. */
+  trace(t: PollTracer | null): void;
+}
+
+export interface PollCounters {
+  /** Goroutines parked on descriptors now (Go's netpollWaiters). */
+  readonly waiters: number;
+  /** Times the idle scheduler handed the blocking wait to the poller thread. */
+  readonly handoffs: number;
+  /** Goroutines readied by I/O readiness (not by close or deadline). */
+  readonly ioReadied: number;
 }
 
 let pollHook: PollHook | null = null;
+/** The poller's counters when it last stopped (its counters are cumulative), for schedMetrics. */
+let lastPollCounters: PollCounters = { waiters: 0, handoffs: 0, ioReadied: 0 };
 
 export function setPollHook(h: PollHook | null): void {
+  if (pollHook !== null) lastPollCounters = { ...pollHook.counters(), waiters: 0 };
   pollHook = h;
+  if (h !== null) h.trace(tracer);
+}
+
+// ---- tracing hooks (trace.ts) ----------------------------------------------------
+
+/**
+ * What the execution tracer is told (trace.ts). While tracing is off, each
+ * hook below is one `tracer !== null` check; the running span of a goroutine
+ * is recorded once, after it stops (ran), so a switch costs one check.
+ */
+export interface SchedTracer {
+  /** g was just made by go() (parent: the running goroutine) or run() (null). */
+  create(g: G, parent: G | null): void;
+  /** g ran and stopped: parked (g.waitReason), yielded, returned or panicked. */
+  ran(g: G): void;
+  /** goready(g) by the running goroutine, or by null: a timer, the poller, a Node callback. */
+  ready(g: G, by: G | null): void;
+  /** The schedule loop read its clock (every 64 runs, and before it idles): a free timestamp; runs: in this slice so far. */
+  clock(now: number, runs: number): void;
+  /** The schedule loop starts (now: its clock reading) and ends. */
+  sliceStart(now: number): void;
+  sliceEnd(now: number): void;
+  /** The program ended: its goroutines are dropped. */
+  programEnd(failed: boolean): void;
+}
+
+/** What the network poller tells the tracer (through PollHook.trace). */
+export interface PollTracer {
+  /** The idle scheduler handed the blocking wait to the poller thread (waiters parked on I/O). */
+  pollBlock(waiters: number): void;
+  /** The main thread woke from that hand-off. */
+  pollWake(): void;
+  /** I/O readiness of (pd, mode) is about to ready g. */
+  ioReady(g: G, pd: number, mode: number): void;
+}
+
+/** Installs (or, with null, removes) the execution tracer; trace.ts calls it. */
+export function setTracer(t: (SchedTracer & PollTracer) | null): void {
+  tracer = t;
+  if (pollHook !== null) pollHook.trace(t);
 }
 
 // ---- the schedule loop -------------------------------------------------------
@@ -355,28 +420,32 @@ function schedule(): void {
   if (inSchedule) return;
   inSchedule = true;
   try {
-    scheduleSlice();
+    switches += scheduleSlice();
   } finally {
     inSchedule = false;
+    if (tracer !== null) tracer.sliceEnd(nowCoarse);
   }
 }
 
-function scheduleSlice(): void {
+/** Runs goroutines for one slice; returns how many it ran (context switches). */
+function scheduleSlice(): number {
   const start = (nowCoarse = performance.now());
+  if (tracer !== null) tracer.sliceStart(start);
   let ticks = 0;
   for (;;) {
     const g = pickNext();
     if (g === null) {
-      if (checkTimersAndPoller()) continue;
+      if (checkTimersAndPoller(ticks)) continue;
       idle();
-      return;
+      return ticks;
     }
     execute(g);
+    if (tracer !== null) tracer.ran(g);
     if ((++ticks & TICK_MASK) === 0) {
-      checkTimersAndPoller();
+      checkTimersAndPoller(ticks);
       if (nowCoarse - start >= SLICE_MS) {
         if (program !== null) yieldToHost();
-        return;
+        return ticks;
       }
     }
   }
@@ -393,10 +462,11 @@ function pickNext(): G | null {
   return runqget();
 }
 
-/** Fires due timers and polls the network; reports whether anything became runnable. */
-function checkTimersAndPoller(): boolean {
+/** Fires due timers and polls the network; reports whether anything became runnable. ticks: runs so far in this slice. */
+function checkTimersAndPoller(ticks: number): boolean {
   nowCoarse = performance.now();
-  runTimers(nowCoarse);
+  if (tracer !== null) tracer.clock(nowCoarse, ticks);
+  timerFires += runTimers(nowCoarse);
   if (pollHook !== null) pollHook.pollNonBlocking();
   return runnext !== null || runqhead !== runqtail;
 }
@@ -555,6 +625,7 @@ export function run<T>(main: () => Op<T>): Promise<T> {
     const g = new G<T>(++goidgen, main.name || "main", gen, null, null);
     program = { main: g, resolve: resolve as (v: unknown) => void, reject };
     allgs.add(g);
+    if (tracer !== null) tracer.create(g, null);
     runqput(g);
     kick();
   });
@@ -567,6 +638,7 @@ function endProgram(err: Error | null): void {
   program = null;
   programGen++;
   externalRefs = 0;
+  if (tracer !== null) tracer.programEnd(err !== null);
   for (const g of allgs) g.status = Gdead;
   const dead = [...allgs];
   allgs.clear();
@@ -593,6 +665,71 @@ export function running(): boolean {
 /** Counts for leak checks and statistics. */
 export function schedStats(): { goroutines: number; runq: number; timers: number; externalRefs: number } {
   return { goroutines: allgs.size, runq: runqLength(), timers: timerCount(), externalRefs };
+}
+
+// ---- metrics -------------------------------------------------------------------------
+
+/** The scheduler's state and counters: Go's schedtrace numbers, for metrics (schedtrace.ts prints them). */
+export interface SchedMetrics {
+  /** Live goroutines of the running program, and how many are in each state. */
+  readonly goroutines: number;
+  readonly running: number;
+  readonly runnable: number;
+  readonly waiting: number;
+  /** Waiting goroutines by wait reason ("chan receive", "IO wait", ...); absent reasons are left out. */
+  readonly waitReasons: Readonly<Record<string, number>>;
+  /** Run-queue length (runnext included): the same as runnable. */
+  readonly runq: number;
+  /** Goroutines parked on descriptors (the poller's waiters). */
+  readonly ioWaiters: number;
+  /** Pending runtime timers (sleeps, timers, tickers, deadlines). */
+  readonly timers: number;
+  readonly externalRefs: number;
+  /** Counters since the process started. */
+  readonly created: number;
+  /** Goroutine runs; counted at the end of each scheduler slice, so a reading from inside a goroutine lags by its slice. */
+  readonly switches: number;
+  readonly parks: number;
+  readonly timerFires: number;
+  /** Goroutines readied by I/O readiness, and idle hand-offs of the blocking wait to the poller thread. */
+  readonly ioWakeups: number;
+  readonly pollerHandoffs: number;
+}
+
+/**
+ * The scheduler's numbers now. Walks the live goroutines to count them by
+ * state and wait reason (O(goroutines)): meant for a periodic reading, not a hot loop.
+ */
+export function schedMetrics(): SchedMetrics {
+  let running = 0;
+  let waiting = 0;
+  const waitReasons: Record<string, number> = {};
+  for (const g of allgs) {
+    if (g.status === Grunning) running++;
+    else if (g.status === Gwaiting) {
+      waiting++;
+      waitReasons[g.waitReason] = (waitReasons[g.waitReason] ?? 0) + 1;
+    }
+  }
+  const runnable = runqLength();
+  const pc = pollHook === null ? lastPollCounters : pollHook.counters();
+  return {
+    goroutines: allgs.size,
+    running,
+    runnable,
+    waiting,
+    waitReasons,
+    runq: runnable,
+    ioWaiters: pc.waiters,
+    timers: timerCount(),
+    externalRefs,
+    created: goidgen,
+    switches,
+    parks,
+    timerFires,
+    ioWakeups: pc.ioReadied,
+    pollerHandoffs: pc.handoffs,
+  };
 }
 
 /**

@@ -60,6 +60,13 @@ export function setOnEarliest(f: (when: number) => void): void {
   onEarliest = f;
 }
 
+/** Told of every timer about to fire, while tracing (trace.ts); null otherwise. */
+let fireHook: ((t: RTimer, now: number) => void) | null = null;
+
+export function setFireHook(f: ((t: RTimer, now: number) => void) | null): void {
+  fireHook = f;
+}
+
 /** Arms t to fire at `when` (replacing any earlier arming). */
 export function addTimer(t: RTimer, when: number): void {
   t.seq++;
@@ -96,6 +103,7 @@ export function runTimers(now: number): number {
   while (heap.length > 0 && heap[0]!.when <= now) {
     const t = heap[0]!;
     const seq = t.seq;
+    if (fireHook !== null) fireHook(t, now);
     if (t.period > 0) {
       // Ticker: next tick on the period grid, skipping missed ticks as Go does.
       const behind = Math.floor((now - t.when) / t.period) + 1;
