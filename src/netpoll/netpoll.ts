@@ -468,9 +468,10 @@ function idle(): void {
 }
 
 function onWake(p: Poller): void {
+  const blocked = p.sleeping; // false when waitAsync returned at once: no hand-off to end
   p.sleeping = false;
   if (p.stopped) return;
-  if (tracer !== null) tracer.pollWake();
+  if (tracer !== null && blocked) tracer.pollWake();
   // Cleared before the drain: a record pushed after this sets it again, so the
   // next waitAsync returns at once instead of missing it.
   Atomics.store(p.shm.i32, CTL_WAKE, 0);

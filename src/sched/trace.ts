@@ -646,7 +646,8 @@ function format(emit: (e: Record<string, unknown>) => void, total: number): Reco
         pollWaiters = w1;
         break;
       case K_POLL_WAKE:
-        slice(POLLER_TID, "netpoll wait (poller thread)", "netpoll", Math.max(0, pollWaitStart), t, { ioWaiters: pollWaiters });
+        // A wait handed over before the kept records began starts with them.
+        slice(POLLER_TID, "netpoll wait (poller thread)", "netpoll", pollWaitStart >= 0 ? pollWaitStart : ns[j0]!, t, { ioWaiters: pollWaiters });
         pollWaitStart = -1;
         break;
       case K_PROGRAM_END:
