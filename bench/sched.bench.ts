@@ -9,10 +9,12 @@
 // Every runtime runs in child processes of this script (this file again, with
 // --child <runtime>:<timed|parked>), so heaps and JIT state never mix.
 // Dev/profiling flags: --only pingpong_ns,select_ns (timed figures to run),
-// --scale 0.1 (multiply every count), --child gort:timed (run one child here).
+// --scale 0.1 (multiply every count), --child gort:timed (run one child here),
+// --trace (our runtime records an execution trace while measuring, written to
+// $TMPDIR after the figures and deleted: the cost of tracing, docs/trace.md).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,10 +38,11 @@ interface Args {
   child: string | null;
   only: Timed[] | null;
   scale: number;
+  trace: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { vs: false, child: null, only: null, scale: 1 };
+  const a: Args = { vs: false, child: null, only: null, scale: 1, trace: false };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i]!;
     const val = (): string => {
@@ -48,6 +51,7 @@ function parseArgs(argv: readonly string[]): Args {
       return v;
     };
     if (s === "--vs") a.vs = true;
+    else if (s === "--trace") a.trace = true;
     else if (s === "--child") a.child = val();
     else if (s === "--scale") a.scale = Number(val());
     else if (s === "--only") {
@@ -61,7 +65,7 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`sched.bench: ${msg}\nusage: sched.bench.ts [--vs] [--only fig,...] [--scale x]\n`);
+  process.stderr.write(`sched.bench: ${msg}\nusage: sched.bench.ts [--vs] [--only fig,...] [--scale x] [--trace]\n`);
   process.exit(2);
 }
 
@@ -76,7 +80,20 @@ async function child(spec: string, args: Args): Promise<void> {
   const mod = MODULES[name!];
   if (mod === undefined || (mode !== "timed" && mode !== "parked")) usage(`bad --child ${spec}`);
   const rt = ((await import(mod)) as { runtime: Runtime }).runtime;
-  const out = mode === "timed" ? await childTimed(rt, args.only, args.scale) : await childParked(rt, args.scale);
+  const trace = args.trace && name === "gort" ? await import("../src/sched/trace.ts") : null;
+  const tracePath = path.join(tmpdir(), `gort-bench-${mode}-${process.pid}.trace.json`);
+  trace?.startTrace(tracePath);
+  const out = (mode === "timed" ? await childTimed(rt, args.only, args.scale) : await childParked(rt, args.scale)) as Record<
+    string,
+    unknown
+  >;
+  if (trace !== null) {
+    const t0 = performance.now();
+    const r = trace.stopTrace()!;
+    const bytes = statSync(tracePath).size;
+    unlinkSync(tracePath); // the last 131,072 records of a benchmark: ~30 MB of JSON nobody reads
+    out.trace = { records: r.records, dropped: r.dropped, events: r.events, bytes, format_s: sig((performance.now() - t0) / 1000) };
+  }
   process.stdout.write(`${JSON.stringify(out)}\n`);
   // Libraries may leave handles (effection's run, js-csp's dispatcher); the figures are out.
   process.exit(0);
@@ -107,6 +124,7 @@ function runJson(cmd: string, argv: readonly string[], env?: NodeJS.ProcessEnv):
 function runChild(name: string, mode: "timed" | "parked", args: Args): Record<string, unknown> | string {
   const argv = ["--expose-gc", "--import", "tsx", self, "--child", `${name}:${mode}`, "--scale", String(args.scale)];
   if (args.only !== null) argv.push("--only", args.only.join(","));
+  if (args.trace) argv.push("--trace");
   return runJson(process.execPath, argv);
 }
 
@@ -117,6 +135,7 @@ async function measureJs(name: string, args: Args): Promise<Line> {
   const line: Line = { runtime: name };
   const timed = runChild(name, "timed", args);
   const notes: Record<string, string> = typeof timed === "string" ? {} : { ...(timed.notes as object) };
+  if (typeof timed !== "string" && timed.trace !== undefined) line.trace = timed.trace;
   for (const f of TIMED) {
     line[f] = typeof timed === "string" ? null : ((timed[f] as number | null) ?? null);
     if (typeof timed === "string") notes[f] = timed;

@@ -67,6 +67,9 @@ export function sig(x: number | null): number | null {
 export async function childTimed(rt: Runtime, only: readonly Timed[] | null, scale: number): Promise<object> {
   const out: Record<string, unknown> = {};
   const runs: Record<string, number[]> = {};
+  // CPU time (user + system, all threads) per operation: on a shared machine
+  // it is steadier than the wall clock, which counts time spent descheduled.
+  const cpu: Record<string, number | null> = {};
   for (const f of TIMED) {
     const fn = rt.timed[f];
     if (fn === null || (only !== null && !only.includes(f))) {
@@ -77,15 +80,21 @@ export async function childTimed(rt: Runtime, only: readonly Timed[] | null, sca
     fullGc();
     await fn(Math.max(1, Math.floor(n / 10)));
     const xs: number[] = [];
+    const cs: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       fullGc();
+      const c0 = process.cpuUsage();
       xs.push(await fn(n));
+      const c = process.cpuUsage(c0);
+      cs.push(((c.user + c.system) * 1000) / n);
     }
     out[f] = sig(median(xs));
+    cpu[f] = sig(median(cs));
     runs[f] = xs.map((x) => sig(x)!);
     process.stderr.write(`  ${rt.name} ${f}: ${xs.map((x) => x.toFixed(1)).join(" ")} ns\n`);
   }
   out.runs = runs;
+  out.cpu_ns = cpu;
   out.counts = Object.fromEntries(
     Object.entries(rt.counts).map(([k, v]) => [k, Math.max(k === "parked" ? 1000 : 1, Math.round(v * scale))]),
   );

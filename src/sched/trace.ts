@@ -291,7 +291,7 @@ let snapshots: Array<[id: number, name: string, parent: number, live: boolean]> 
 // ---- API ------------------------------------------------------------------------------
 
 export interface TraceOptions {
-  /** Records kept (a ring: the most recent); rounded up to a power of two. Default 131072 (3 MB; ~32 MB of JSON). */
+  /** Records kept (a ring: the most recent); rounded up to a power of two. Default 131072 (3 MB; 30-50 MB of JSON). */
   maxRecords?: number;
 }
 
