@@ -98,7 +98,7 @@ class Recorder implements SchedTracer, PollTracer {
   stamping = true;
   stride = 1;
   strideLeft = 1;
-  /** Runs since the last clock reading, counted by the scheduler's readings (clock) when not stamping. */
+  /** The slice's run count at the last clock reading, for the scheduler's readings (clock) when not stamping. */
   runsAtStamp = 0;
   /** Moving average of a run (ns). */
   avgNs = 1e6;
@@ -206,11 +206,14 @@ class Recorder implements SchedTracer, PollTracer {
       this.wraps++;
     }
     const st = g.status;
-    let w0 = K_RAN | (st << 8);
+    // g.returned read on every run (it is true only once dead): a property read
+    // behind a rarely taken branch would deoptimize the schedule loop at every
+    // goroutine exit, for want of type feedback.
+    let w0 = K_RAN | (st << 8) | (g.returned ? RETURNED : 0);
     if (st === Gwaiting) {
       const r = g.waitReason;
       w0 |= (r === this.r0 ? this.c0 : this.code(r)) << 16;
-    } else if (st === Gdead && g.returned) w0 |= RETURNED;
+    }
     const i32 = this.i32;
     i32[2 * k + 1] = g.id;
     if (this.stamping && --this.strideLeft === 0) {
@@ -286,7 +289,7 @@ let on = false;
 let startT = 0;
 let outPath: string | null = null;
 /** Goroutines alive when tracing started (live) and stopped: names of those created before the trace. */
-let snapshots: Array<[id: number, name: string, parent: number, live: boolean]> = [];
+let snapshots: Array<[id: number, name: string, live: boolean]> = [];
 
 // ---- API ------------------------------------------------------------------------------
 
@@ -407,7 +410,7 @@ function measureClock(): number {
 }
 
 function snapshotLive(atStart: boolean): void {
-  for (const g of liveGoroutines()) snapshots.push([g.id, g.name, g.parentId, atStart]);
+  for (const g of liveGoroutines()) snapshots.push([g.id, g.name, atStart]);
 }
 
 // ---- formatting -------------------------------------------------------------------------
@@ -424,7 +427,6 @@ const AFTER_NS = 200;
 
 interface GInfo {
   name: string;
-  parent: number;
   /** Flow to bind to the next run (0: none). */
   flow: number;
   live: boolean;
@@ -506,15 +508,14 @@ function format(emit: (e: Record<string, unknown>) => void, total: number): Reco
   const info = (id: number): GInfo => {
     let g = gs.get(id);
     if (g === undefined) {
-      g = { name: "", parent: -1, flow: 0, live: false };
+      g = { name: "", flow: 0, live: false };
       gs.set(id, g);
     }
     return g;
   };
-  for (const [id, name, parent, live] of snapshots) {
+  for (const [id, name, live] of snapshots) {
     const g = info(id);
     g.name = name;
-    g.parent = parent;
     if (live) g.live = true;
   }
   const label = (id: number): string => {
@@ -555,7 +556,6 @@ function format(emit: (e: Record<string, unknown>) => void, total: number): Reco
     const t = ns[j]!;
     const g = info(gid);
     g.live = true;
-    if (what === "created") g.parent = ext ? 0 : waker;
     const id = ++flowId;
     g.flow = id;
     if (!ext) {
