@@ -334,6 +334,9 @@ const contextDone = Symbol('context done');
 
 function* call<R>(ctx: Context | null, task: BlockingTask<unknown[], R>, args: unknown[]): Op<R> {
   if (ctx !== null) {
+    if (typeof ctx !== 'object' || typeof ctx.err !== 'function' || typeof ctx.done !== 'function') {
+      throw new TypeError('blocking: ctx must be a Context');
+    }
     const err = ctx.err();
     if (err !== null) throw err;
   }
@@ -379,6 +382,12 @@ function* call<R>(ctx: Context | null, task: BlockingTask<unknown[], R>, args: u
   }
 }
 
+/** An Op that throws e when run (validation errors surface at yield*, as the call's own would). */
+// eslint-disable-next-line require-yield
+function* refuse(e: Error): Op<never> {
+  throw e;
+}
+
 function abortTask(abort: AbortController, reason: unknown): void {
   abort.abort(reason);
 }
@@ -407,5 +416,7 @@ export function blockingContext<A extends unknown[], R>(ctx: Context, task: Bloc
 
 /** Reads a whole file in the blocking pool (readFileTask); fs errors keep their code, errno and path. */
 export function readFile(path: string, ctx: Context | null = null): Op<Uint8Array> {
+  // Not a number: fs would take it for a descriptor (0 is stdin, and would block a pool thread).
+  if (typeof path !== 'string') return refuse(new TypeError(`blocking: readFile's path must be a string, not ${typeof path}`));
   return call(ctx, readFileTask as BlockingTask<unknown[], Uint8Array>, [path]);
 }

@@ -105,11 +105,24 @@ function* resolve(ctx: Context, host: string, network: IPNetwork): Op<string[]> 
 }
 
 /**
+ * The longest name looked up: a DNS name is at most 253 characters (255
+ * bytes on the wire), 254 with the trailing dot. A longer one is "no such
+ * host" without a trip to the pool (Go's isDomainName refuses it too).
+ */
+const MAX_NAME = 254;
+
+/** A host that is not a string is a programming error (TypeError), not a lookup failure. */
+function checkHost(host: unknown): asserts host is string {
+  if (typeof host !== 'string') throw new TypeError(`lookup: host must be a string, not ${host === null ? 'null' : typeof host}`);
+}
+
+/**
  * The addresses of host (Go's LookupHost), as text: a numeric host is
  * returned as is, without the pool. ctx bounds the lookup.
  */
 export function* lookupHost(host: string, ctx: Context = background()): Op<string[]> {
-  if (host === '') throw noSuchHost(host);
+  checkHost(host);
+  if (host === '' || host.length > MAX_NAME) throw noSuchHost(host);
   if (numeric(host) !== null) return [host];
   return yield* resolve(ctx, host, 'ip');
 }
@@ -120,8 +133,9 @@ export function* lookupHost(host: string, ctx: Context = background()): Op<strin
  * the pool. ctx bounds the lookup.
  */
 export function* lookupIP(network: IPNetwork, host: string, ctx: Context = background()): Op<string[]> {
-  if (!Object.hasOwn(familyOf, network)) throw new TypeError(`unknown network ${String(network)}`);
-  if (host === '') throw noSuchHost(host);
+  if (typeof network !== 'string' || !Object.hasOwn(familyOf, network)) throw new TypeError(`unknown network ${String(network)}`);
+  checkHost(host);
+  if (host === '' || host.length > MAX_NAME) throw noSuchHost(host);
   const a = numeric(host);
   if (a !== null) {
     if (!matches(a.bytes, network)) throw new AddrError('no suitable address found', host);

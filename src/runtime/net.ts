@@ -50,6 +50,21 @@
 // doubling to 1 s, and examples/echo-server.ts uses it. Keeping accept plain
 // means a listener that keeps failing is never silent.
 //
+// Bad input (docs/reliability.md). What a caller passes falls in two kinds,
+// as in Go, where the first is an error value and the second a panic:
+//   - data, which may come from a user or a config file: a network name or
+//     an address string. Wrong ones are OpErrors like any other failure
+//     (UnknownNetworkError, AddrError "invalid port", DNSError...).
+//   - programming errors, which no retry can fix: an argument of the wrong
+//     JS type (a string where a Uint8Array goes, a network that is not a
+//     string, an options object that is not one) is a TypeError; a number
+//     out of its domain (a NaN or infinite deadline or timeout, a negative
+//     backlog or buffer size) is a RangeError. They are thrown as they are,
+//     not inside an OpError, and nothing has been done when they are: no
+//     socket made, no byte read or written, no option set.
+// Use after close is Go's: OpError wrapping ErrClosed (isClosed), for every
+// operation, a second close included.
+//
 // Departures from Go:
 //   - read evaluates to 0 at end of stream (Go returns io.EOF); write throws
 //     PartialWriteError (inside the OpError) when it fails after some bytes.
@@ -63,6 +78,7 @@
 //     its descriptor stays open until the process exits (fd.ts).
 
 import { readFileSync, unlinkSync } from "node:fs";
+import { isUint8Array } from "node:util/types";
 
 import type { Op } from "../sched/g.ts";
 import { background, Canceled, DeadlineExceeded, onDone, withDeadline, type CancelFunc, type Context } from "../sched/context.ts";
@@ -164,13 +180,73 @@ function mapErr(e: Error): Error {
   return e;
 }
 
-/** A deadline on the performance.now() clock. Throws RangeError for NaN or an invalid Date. */
+/**
+ * A deadline on the performance.now() clock. Throws TypeError for anything
+ * but a number, a Date or null, and RangeError for NaN, ±Infinity or an
+ * invalid Date (null means no deadline).
+ */
 export function monotonicDeadline(at: Deadline): number | null {
   if (at === null) return null;
-  const t = at instanceof Date ? at.getTime() - Date.now() + performance.now() : at;
-  if (Number.isNaN(t)) throw new RangeError(`net: invalid deadline ${String(at)}`);
+  let t: number;
+  if (at instanceof Date) {
+    t = at.getTime() - Date.now() + performance.now();
+  } else if (typeof at === "number") {
+    t = at;
+  } else {
+    throw new TypeError(`net: a deadline is a number (performance.now() ms), a Date or null, not ${describe(at)}`);
+  }
+  if (!Number.isFinite(t)) throw new RangeError(`net: invalid deadline ${String(at)} (null for none)`);
   return t;
 }
+
+/** What a bad argument was, for an error message (no contents: a buffer may be large, a string secret). */
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v !== "object") return typeof v;
+  const tag = Object.prototype.toString.call(v).slice(8, -1);
+  return tag === "Object" ? "an object" : `${/^[AEIOU]/.test(tag) ? "an" : "a"} ${tag}`;
+}
+
+/** read's and write's buffer: a Uint8Array (a Buffer is one); other views would count elements, not bytes. */
+function checkBuf(op: string, buf: unknown): asserts buf is Uint8Array {
+  if (!isUint8Array(buf)) throw new TypeError(`net: ${op} needs a Uint8Array (or a Buffer), not ${describe(buf)}`);
+}
+
+function checkString(what: string, v: unknown): asserts v is string {
+  if (typeof v !== "string") throw new TypeError(`net: ${what} must be a string, not ${describe(v)}`);
+}
+
+function checkBool(what: string, v: unknown): asserts v is boolean {
+  if (typeof v !== "boolean") throw new TypeError(`net: ${what} must be a boolean, not ${describe(v)}`);
+}
+
+/** An optional options argument: undefined or a plain object. */
+function checkOpts(what: string, v: unknown): void {
+  if (v !== undefined && (typeof v !== "object" || v === null)) {
+    throw new TypeError(`net: ${what} options must be an object, not ${describe(v)}`);
+  }
+}
+
+/** An integer in [min, max]: TypeError if not a number, RangeError otherwise. */
+function checkInt(what: string, v: unknown, min: number, max: number): asserts v is number {
+  if (typeof v !== "number") throw new TypeError(`net: ${what} must be a number, not ${describe(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`net: ${what} must be an integer in [${min}, ${max}], not ${v}`);
+}
+
+/** A finite number of milliseconds (any sign): TypeError if not a number, RangeError for NaN or ±Infinity. */
+function checkMs(what: string, v: unknown): asserts v is number {
+  if (typeof v !== "number") throw new TypeError(`net: ${what} must be a number of ms, not ${describe(v)}`);
+  if (!Number.isFinite(v)) throw new RangeError(`net: ${what} must be finite, not ${v}`);
+}
+
+function checkContext(v: unknown): void {
+  const c = v as { err?: unknown; done?: unknown; deadline?: unknown } | null;
+  if (typeof c !== "object" || c === null || typeof c.err !== "function" || typeof c.done !== "function" || typeof c.deadline !== "function") {
+    throw new TypeError(`net: ctx must be a Context, not ${describe(v)}`);
+  }
+}
+
+const INT32_MAX = 0x7fffffff;
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -202,6 +278,7 @@ abstract class SocketConn implements Conn {
   }
 
   *read(buf: Uint8Array): Op<number> {
+    checkBuf("read", buf);
     try {
       return yield* this.fd.read(buf);
     } catch (e) {
@@ -210,6 +287,7 @@ abstract class SocketConn implements Conn {
   }
 
   *write(buf: Uint8Array): Op<number> {
+    checkBuf("write", buf);
     try {
       return yield* this.fd.write(buf);
     } catch (e) {
@@ -266,13 +344,15 @@ abstract class SocketConn implements Conn {
     return this.fd;
   }
 
-  /** SO_RCVBUF in bytes. */
+  /** SO_RCVBUF in bytes (an integer, 0 to 2^31-1; the kernel rounds and caps it). */
   setReadBuffer(bytes: number): void {
+    checkInt("setReadBuffer bytes", bytes, 0, INT32_MAX);
     this.#set(() => this.fd.setReadBuffer(bytes));
   }
 
-  /** SO_SNDBUF in bytes. */
+  /** SO_SNDBUF in bytes (an integer, 0 to 2^31-1; the kernel rounds and caps it). */
   setWriteBuffer(bytes: number): void {
+    checkInt("setWriteBuffer bytes", bytes, 0, INT32_MAX);
     this.#set(() => this.fd.setWriteBuffer(bytes));
   }
 
@@ -302,16 +382,19 @@ export class TCPConn extends SocketConn {
 
   /** TCP_NODELAY (on by default, as in Go): send small writes at once instead of coalescing them (Nagle). */
   setNoDelay(on: boolean): void {
+    checkBool("setNoDelay", on);
     this.set(() => this.fd.setNoDelay(on));
   }
 
   /** SO_KEEPALIVE (on by default, as in Go). */
   setKeepAlive(on: boolean): void {
+    checkBool("setKeepAlive", on);
     this.set(() => this.fd.setKeepAlive(on));
   }
 
   /** Keep-alive idle time and probe interval (TCP_KEEPIDLE, TCP_KEEPINTVL), in ms rounded up to whole seconds (Go's SetKeepAlivePeriod). */
   setKeepAlivePeriod(ms: number): void {
+    checkMs("setKeepAlivePeriod", ms);
     const secs = Math.max(1, Math.ceil(ms / 1000));
     this.set(() => {
       this.fd.setsockoptInt(S.IPPROTO_TCP, S.TCP_KEEPIDLE, secs);
@@ -325,6 +408,11 @@ export class TCPConn extends SocketConn {
    * count; an absent or 0 field keeps the system's value.
    */
   setKeepAliveConfig(cfg: { enable: boolean; idle?: number; interval?: number; count?: number }): void {
+    if (typeof cfg !== "object" || cfg === null) throw new TypeError(`net: setKeepAliveConfig needs an object, not ${describe(cfg)}`);
+    checkBool("setKeepAliveConfig enable", cfg.enable);
+    if (cfg.idle !== undefined) checkMs("setKeepAliveConfig idle", cfg.idle);
+    if (cfg.interval !== undefined) checkMs("setKeepAliveConfig interval", cfg.interval);
+    if (cfg.count !== undefined) checkInt("setKeepAliveConfig count", cfg.count, 0, INT32_MAX);
     this.set(() => {
       this.fd.setKeepAlive(cfg.enable);
       if (!cfg.enable) return;
@@ -342,6 +430,7 @@ export class TCPConn extends SocketConn {
    * seconds to send what is left.
    */
   setLinger(sec: number | null): void {
+    if (sec !== null) checkInt("setLinger seconds", sec, -INT32_MAX - 1, INT32_MAX);
     this.set(() => this.fd.setLinger(sec));
   }
 }
@@ -560,7 +649,14 @@ export function listen(network: "unix", address: string, opts?: ListenOptions): 
 export function listen(network: TCPNetwork, address: string, opts?: ListenOptions): Op<TCPListener>;
 export function listen(network: string, address: string, opts?: ListenOptions): Op<Listener>;
 export function* listen(network: string, address: string, opts: ListenOptions = {}): Op<Listener> {
-  const backlog = opts.backlog ?? maxBacklog();
+  checkString("listen's network", network);
+  checkString("listen's address", address);
+  checkOpts("listen", opts);
+  if (opts.backlog !== undefined) checkInt("backlog", opts.backlog, 0, INT32_MAX);
+  if (opts.keepAlive !== undefined) checkMs("keepAlive", opts.keepAlive);
+  if (opts.ctx !== undefined) checkContext(opts.ctx);
+  // Past the system's maximum the kernel caps it anyway (Linux: somaxconn).
+  const backlog = Math.min(opts.backlog ?? maxBacklog(), maxBacklog());
   try {
     checkNetwork(network);
   } catch (e) {
@@ -634,6 +730,12 @@ export function dial(network: "unix", address: string, opts?: DialOptions): Op<U
 export function dial(network: TCPNetwork, address: string, opts?: DialOptions): Op<TCPConn>;
 export function dial(network: string, address: string, opts?: DialOptions): Op<Conn>;
 export function* dial(network: string, address: string, opts: DialOptions = {}): Op<Conn> {
+  checkString("dial's network", network);
+  checkString("dial's address", address);
+  checkOpts("dial", opts);
+  if (opts.timeout !== undefined) checkMs("timeout", opts.timeout);
+  if (opts.keepAlive !== undefined) checkMs("keepAlive", opts.keepAlive);
+  if (opts.ctx !== undefined) checkContext(opts.ctx);
   const now = performance.now();
   let deadline: number | null = null;
   if (opts.timeout !== undefined && opts.timeout !== 0) deadline = now + opts.timeout;

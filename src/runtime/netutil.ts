@@ -39,6 +39,11 @@ export interface AcceptRetryOptions {
  * gets here: accept retries it at once (fd.ts).
  */
 export function* acceptRetry<C extends Conn>(ln: { accept(): Op<C> }, opts: AcceptRetryOptions = {}): Op<C> {
+  if (typeof (ln as { accept?: unknown } | null)?.accept !== "function") {
+    throw new TypeError("acceptRetry: ln must be a Listener (an object with accept())");
+  }
+  if (typeof opts !== "object" || opts === null) throw new TypeError("acceptRetry: opts must be an object");
+  if (opts.onError !== undefined && typeof opts.onError !== "function") throw new TypeError("acceptRetry: onError must be a function");
   let delay = 0;
   for (;;) {
     try {
@@ -70,6 +75,9 @@ export function* acceptRetry<C extends Conn>(ln: { accept(): Op<C> }, opts: Acce
  * closeWrite...) are not on them, as in Go.
  */
 export function limitListener(ln: Listener, n: number): Listener {
+  if (typeof (ln as { accept?: unknown; close?: unknown } | null)?.accept !== "function" || typeof ln.close !== "function") {
+    throw new TypeError("limitListener: ln must be a Listener (accept and close)");
+  }
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`limitListener: n must be a positive integer, not ${n}`);
   return new LimitListener(ln, n);
 }
