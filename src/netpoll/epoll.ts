@@ -19,6 +19,7 @@ import {
   PD_FDSEQ,
   lockPd,
   pdw,
+  publishHup,
   publishReady,
   unlockPd,
   type Shm,
@@ -137,16 +138,17 @@ class Epoll implements Backend {
         continue;
       }
       const mode = modeOf(ev, EV.EPOLLIN | EV.EPOLLRDHUP, EV.EPOLLOUT, EV.EPOLLHUP | EV.EPOLLERR);
-      if (mode !== 0) this.deliver(pd, seq, mode, onParked);
+      if (mode !== 0) this.deliver(pd, seq, mode, (ev & (EV.EPOLLRDHUP | EV.EPOLLHUP | EV.EPOLLERR)) !== 0, onParked);
     }
     return n;
   }
 
   /** Under the lock: drop stale events, publish readiness before unlocking. */
-  private deliver(pd: number, seq: number, mode: number, onParked: OnParked): void {
+  private deliver(pd: number, seq: number, mode: number, hup: boolean, onParked: OnParked): void {
     const shm = this.shm;
     lockPd(shm, pd);
     if (Atomics.load(shm.i32, pdw(shm, pd, PD_FDSEQ)) === seq) {
+      if (hup) publishHup(shm, pd);
       if ((mode & 1) !== 0 && publishReady(shm, pd, 1)) onParked(pd, 1, seq);
       if ((mode & 2) !== 0 && publishReady(shm, pd, 2)) onParked(pd, 2, seq);
     }

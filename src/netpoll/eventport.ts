@@ -50,6 +50,7 @@ import {
   injectedDelay,
   lockPd,
   pdw,
+  publishHup,
   publishReady,
   unlockPd,
   type Shm,
@@ -182,17 +183,19 @@ class EventPort implements Backend {
     const seq = this.view.getUint32(base + OFF_USER + 4, true);
     const mode = modeOf(ev, POLL.POLLIN, POLL.POLLOUT, POLL.POLLHUP | POLL.POLLERR);
     const clear = ((mode & 1) !== 0 ? POLL.POLLIN : 0) | ((mode & 2) !== 0 ? POLL.POLLOUT : 0);
+    const hup = (ev & (POLL.POLLHUP | POLL.POLLERR)) !== 0;
     if (Atomics.load(this.shm.i32, CTL_VARIANT) === PROTO_PREFIX) this.deliverPrefix(pd, seq, mode, clear, onParked);
-    else this.deliver(pd, seq, mode, clear, onParked);
+    else this.deliver(pd, seq, mode, clear, hup, onParked);
   }
 
   /** The protocol: fdseq check, re-association and publication, all under the lock. */
-  private deliver(pd: number, seq: number, mode: number, clear: number, onParked: OnParked): void {
+  private deliver(pd: number, seq: number, mode: number, clear: number, hup: boolean, onParked: OnParked): void {
     const shm = this.shm;
     lockPd(shm, pd);
     try {
       if (Atomics.load(shm.i32, pdw(shm, pd, PD_FDSEQ)) !== seq) return; // stale: slot freed since
       injectedDelay(shm);
+      if (hup) publishHup(shm, pd);
       if (clear !== 0) this.update(pd, 0, clear, true);
       publish(shm, pd, mode, seq, onParked);
     } finally {

@@ -51,6 +51,7 @@ import {
   PD_CLOSING,
   PD_FD,
   PD_FDSEQ,
+  PD_HUP,
   PD_USER,
   SEM_NIL,
   SEM_PARKED,
@@ -219,6 +220,7 @@ export function pollOpen(fd: number): number {
   if (Atomics.load(shm.i32, pdw(shm, pd, PD_FDSEQ)) === 0) Atomics.store(shm.i32, pdw(shm, pd, PD_FDSEQ), 1);
   Atomics.store(shm.i32, pdw(shm, pd, PD_CLOSING), 0);
   Atomics.store(shm.i32, pdw(shm, pd, PD_USER), 0);
+  Atomics.store(shm.i32, pdw(shm, pd, PD_HUP), 0);
   Atomics.store(shm.i32, semWord(shm, pd, MODE_R), SEM_NIL);
   Atomics.store(shm.i32, semWord(shm, pd, MODE_W), SEM_NIL);
   unlockPd(shm, pd);
@@ -308,6 +310,11 @@ export function pollReset(pd: number, mode: Mode): PollErr {
   const err = pollCheckErr(pd, mode);
   if (err === ERR_NONE) Atomics.store(poller!.shm.i32, semWord(poller!.shm, pd, mode), SEM_NIL);
   return err;
+}
+
+/** Whether the poller has reported a hang-up or an error of pd (PD_HUP): the end of stream may be waiting. */
+export function pollHungUp(pd: number): boolean {
+  return Atomics.load(poller!.shm.i32, pdw(poller!.shm, pd, PD_HUP)) !== 0;
 }
 
 /** Go's poll_runtime_pollWait: waits until pd is ready for mode, closing, or past its deadline. */

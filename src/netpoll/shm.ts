@@ -28,6 +28,12 @@
 //               netpoll.ts). Go's pdWait state is not needed: the main thread
 //               goes from EAGAIN to park in one synchronous step, and the CAS
 //               from SEM_NIL to SEM_PARKED is what a concurrent SEM_READY races.
+//   PD_HUP      1 once the poller has reported a hang-up or an error (EPOLLRDHUP,
+//               EPOLLHUP, EPOLLERR; POLLHUP, POLLERR): set under the lock, for
+//               the current fdseq only, never cleared until pollOpen. Unlike
+//               the semaphore, pollReset does not drop it, so a read that
+//               skips read(2) after a short read (fd.ts) cannot miss an end
+//               of stream that arrived before that short read.
 //
 // The cookie given to the kernel is slot + fdseq * 2^32 (a JS number: fdseq
 // stays below 2^21).
@@ -57,6 +63,7 @@ export const PD_CLOSING = 3;
 export const PD_USER = 4;
 export const PD_RG = 5;
 export const PD_WG = 6;
+export const PD_HUP = 7;
 const PD_WORDS = 8;
 
 export const SEM_NIL = 0;
@@ -129,6 +136,11 @@ export function publishReady(shm: Shm, pd: number, mode: typeof MODE_R | typeof 
     if (old === SEM_READY) return false;
     if (Atomics.compareExchange(shm.i32, w, old, SEM_READY) === old) return old === SEM_PARKED;
   }
+}
+
+/** Records a hang-up or error of the descriptor (PD_HUP); the caller holds the lock and has checked fdseq. */
+export function publishHup(shm: Shm, pd: number): void {
+  Atomics.store(shm.i32, pdw(shm, pd, PD_HUP), 1);
 }
 
 /** Reads CTL_DELAY and spins that long: a test hook that widens race windows. */

@@ -57,6 +57,7 @@ import {
   MODE_W,
   PollOpenError,
   pollClose,
+  pollHungUp,
   pollOpen,
   pollReset,
   pollUnblock,
@@ -74,7 +75,7 @@ import {
   PartialWriteError,
   SyscallError,
 } from "./errors.ts";
-import { CLOSED, FdMutex, LOCKED } from "./fdmutex.ts";
+import { CLOSED, FdMutex, LOCKED, type TryLock } from "./fdmutex.ts";
 import * as libc from "./libc.ts";
 import { decodeSockaddr, encodeSockaddr, sockaddrStorageSize, type Sockaddr } from "./sockaddr.ts";
 
@@ -113,6 +114,21 @@ export class FD {
   readonly #csema = new Sema(0);
   /** Whether write uses send(2) with MSG_NOSIGNAL; cleared for good at the first ENOTSOCK. */
   #useSend = true;
+  /**
+   * The last read returned fewer bytes than asked: the receive queue was
+   * empty then, so the next read waits for readiness before calling read(2)
+   * (tokio's "clear readiness on a short read"; libuv's UV_HANDLE_READ_PARTIAL).
+   * Safe because both backends report data that arrives after that moment:
+   * epoll (edge-triggered) queues an event for every arrival, and event ports
+   * check the level when the wait arms. An end of stream or a reset that
+   * came before the short read has its event consumed by then: the sticky
+   * hang-up flag (pollHungUp) sends such a read straight to read(2). Only for streams (every descriptor
+   * the runtime opens): a datagram socket's short read says nothing about the
+   * next datagram. A short read that stops early with data left (TCP's
+   * urgent mark, unix stream data with other credentials) waits for the next
+   * arrival, as in tokio.
+   */
+  #drained = false;
 
   private constructor(sysfd: number, pd: number) {
     this.#sysfd = sysfd;
@@ -171,9 +187,8 @@ export class FD {
     }
   }
 
-  *#readLock(): Op<void> {
-    const r = this.#mu.tryRwlock(true);
-    if (r === LOCKED) return;
+  /** The read lock when tryRwlock did not get it at once (the fast path allocates no generator). */
+  *#readLockSlow(r: TryLock): Op<void> {
     if (r === CLOSED || !(yield* this.#mu.rwlock(true))) throw ErrClosed;
   }
 
@@ -181,9 +196,8 @@ export class FD {
     if (this.#mu.rwunlock(true)) this.#destroy();
   }
 
-  *#writeLock(): Op<void> {
-    const r = this.#mu.tryRwlock(false);
-    if (r === LOCKED) return;
+  /** The write lock when tryRwlock did not get it at once. */
+  *#writeLockSlow(r: TryLock): Op<void> {
     if (r === CLOSED || !(yield* this.#mu.rwlock(false))) throw ErrClosed;
   }
 
@@ -206,17 +220,28 @@ export class FD {
    * Reads into buf: the number of bytes read, 0 at EOF (or for an empty
    * buffer). Waits for data; reads on one FD are served one at a time, in
    * order. Throws ErrClosed, ErrDeadlineExceeded or SyscallError("read").
+   *
+   * After a short read the next one waits for readiness before it calls
+   * read(2) (see #drained), so a connection that answers each message pays
+   * one read per message, not two.
    */
   *read(buf: Uint8Array): Op<number> {
-    yield* this.#readLock();
+    const r = this.#mu.tryRwlock(true);
+    if (r !== LOCKED) yield* this.#readLockSlow(r);
     try {
       if (buf.length === 0) return 0;
-      let err = pollReset(this.#pd, MODE_R);
+      const drained = this.#drained;
+      this.#drained = false;
+      let err = drained && !pollHungUp(this.#pd) ? yield* pollWait(this.#pd, MODE_R) : pollReset(this.#pd, MODE_R);
       if (err !== ERR_NONE) throw pollError(err);
       const p = buf.length > MAX_RW ? buf.subarray(0, MAX_RW) : buf;
       for (;;) {
         const n = libc.read(this.#sysfd, p);
-        if (n >= 0) return n;
+        if (n > 0) {
+          this.#drained = n < p.length;
+          return n;
+        }
+        if (n === 0) return 0;
         if (n === -E.EINTR) continue;
         if (n !== -E.EAGAIN) throw sysErr("read", n);
         err = yield* pollWait(this.#pd, MODE_R);
@@ -234,7 +259,8 @@ export class FD {
    * PartialWriteError when some bytes were written first.
    */
   *write(buf: Uint8Array): Op<number> {
-    yield* this.#writeLock();
+    const r = this.#mu.tryRwlock(false);
+    if (r !== LOCKED) yield* this.#writeLockSlow(r);
     try {
       let err = pollReset(this.#pd, MODE_W);
       if (err !== ERR_NONE) throw pollError(err);
@@ -281,7 +307,8 @@ export class FD {
    * ErrClosed, ErrDeadlineExceeded or SyscallError("accept").
    */
   *accept(): Op<[fd: number, peer: Sockaddr | null]> {
-    yield* this.#readLock();
+    const r = this.#mu.tryRwlock(true);
+    if (r !== LOCKED) yield* this.#readLockSlow(r);
     try {
       let err = pollReset(this.#pd, MODE_R);
       if (err !== ERR_NONE) throw pollError(err);
@@ -308,7 +335,8 @@ export class FD {
    */
   *connect(sa: Sockaddr): Op<void> {
     const raw = encodeSockaddr(sa);
-    yield* this.#writeLock();
+    const r = this.#mu.tryRwlock(false);
+    if (r !== LOCKED) yield* this.#writeLockSlow(r);
     try {
       let err = pollReset(this.#pd, MODE_W);
       if (err !== ERR_NONE) throw pollError(err);
@@ -356,6 +384,7 @@ export class FD {
   shutdown(how: number): void {
     this.incref();
     try {
+      this.#drained = false; // SHUT_RD: the next read must see the end of stream, whatever the backend reports
       const r = libc.shutdown(this.#sysfd, how);
       if (r < 0) throw sysErr("shutdown", r);
     } finally {

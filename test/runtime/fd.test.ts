@@ -241,6 +241,65 @@ function suite(backend: "epoll" | "eventports"): void {
     });
   });
 
+  it("after a short read the next read waits first, and still sees every byte, EOF and SHUT_RD", async function () {
+    await run(function* main() {
+      const [ln, client, server] = yield* tcpPair();
+      // Short waits: a read that missed its wake-up fails here in 2 s.
+      server.setReadDeadline(performance.now() + 2000);
+      const buf = new Uint8Array(8);
+      yield* client.write(Uint8Array.of(1, 2, 3));
+      assert.equal(yield* server.read(buf), 3, "a short read: the queue was drained");
+      // Data that arrives while the reader waits.
+      const w = go(function* lateWriter() {
+        yield* sleep(20);
+        yield* client.write(Uint8Array.of(4, 5));
+      });
+      assert.equal(yield* server.read(buf), 2);
+      yield* w.join();
+      // Data that arrived after the short read, before the next read began.
+      yield* client.write(Uint8Array.of(6, 7, 8, 9));
+      yield* sleep(30);
+      assert.equal(yield* server.read(buf), 4);
+      // A full read is no proof of an empty queue: the rest is read at once.
+      yield* client.write(pattern(10, 1));
+      yield* sleep(30);
+      assert.equal(yield* server.read(buf.subarray(0, 4)), 4);
+      assert.equal(yield* server.read(buf), 6, "the 6 bytes left after a full read");
+      // End of stream after a short read.
+      client.closeWrite();
+      assert.equal(yield* server.read(buf), 0);
+      // SHUT_RD after a short read: the next read sees the end at once.
+      yield* server.write(Uint8Array.of(1));
+      assert.equal(yield* client.read(buf), 1);
+      client.closeRead();
+      assert.equal(yield* client.read(buf), 0);
+      yield* closeAll(client, server, ln);
+    });
+  });
+
+  it("an end of stream the poller reported before a short read is not missed by the next read", async function () {
+    await run(function* main() {
+      const [ln, client, server] = yield* tcpPair();
+      const [ln2, keepC, keepS] = yield* tcpPair();
+      // A goroutine parked on another connection keeps the poller thread
+      // polling while main sleeps: it takes the data and FIN events of
+      // `server` before server.read begins, and pollReset then drops them.
+      const keeper = go(function* keeper() {
+        return yield* keepS.read(new Uint8Array(1));
+      });
+      yield* client.write(Uint8Array.of(1, 2));
+      client.closeWrite();
+      yield* sleep(50);
+      server.setReadDeadline(performance.now() + 2000);
+      const buf = new Uint8Array(8);
+      assert.equal(yield* server.read(buf), 2, "a short read");
+      assert.equal(yield* server.read(buf), 0, "the end of stream, though its event came before");
+      yield* keepC.write(Uint8Array.of(0));
+      assert.equal(yield* keeper.join(), 1);
+      yield* closeAll(client, server, ln, keepC, keepS, ln2);
+    });
+  });
+
   it("write keeps going across EAGAIN while the peer reads slowly", async function () {
     this.timeout(30_000);
     await run(function* main() {
