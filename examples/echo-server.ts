@@ -25,6 +25,21 @@
 // A second signal skips the rest of the grace period. Bytes a client sent
 // that the server had not read yet are not echoed.
 //
+// Limits, so that one peer cannot exhaust the process: it listens on
+// 127.0.0.1 unless --addr says otherwise; --max-conns bounds the connections
+// open at once (extra ones wait in the kernel's backlog, unaccepted: no
+// descriptor, no goroutine, no buffer here); and each connection holds one
+// read buffer of --buf bytes (at most 1 MiB), allocated once. An echo is
+// written back before the next read, so a peer that sends without reading
+// stalls its own connection (its socket buffers fill, the write waits, the
+// server reads no more from it) instead of making the server buffer: memory
+// per connection is bounded by --buf plus the kernel's socket buffers. The
+// whole process: about max-conns × (buf + a goroutine's few hundred bytes).
+// Idle peers are the one thing this protocol cannot judge (an echo client
+// may be silent for hours); a server with requests would add read deadlines
+// (examples/chat.ts drops idle clients; test/reliability/faults.test.ts
+// drops slowloris peers).
+//
 // Logging goes to stderr, one line per start, stop and error; the counts
 // (connections served, bytes echoed, errors, connections cut off in the
 // middle of an echo by the end of the grace period) are on the stop line.
@@ -74,7 +89,7 @@ flags:
   --backend KIND         poller backend: epoll or eventports (default: NETPOLL_BACKEND, else the OS's)
   --max-conns N          connections open at once; past it, stop accepting until one closes (default 10000; 0: no limit)
   --grace MS             on SIGINT/SIGTERM, how long a connection may finish the echo it is writing (default 5000)
-  --buf BYTES            read buffer per connection (default 16384)
+  --buf BYTES            read buffer per connection (default 16384, at most 1048576)
   -h, --help             this text
 
 Logs go to stderr: a line per start, stop and error; the stop line carries the counts.
@@ -93,12 +108,17 @@ function usageError(msg: string): never {
   process.exit(2);
 }
 
-function intFlag(name: string, v: string | undefined, def: number, min: number): number {
+function intFlag(name: string, v: string | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) usageError(`--${name}: want an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    usageError(`--${name}: want an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ""}, got ${JSON.stringify(v)}`);
+  }
   return n;
 }
+
+/** The largest read buffer (--buf): the memory one connection can hold the server to. */
+const MAX_BUF = 1 << 20;
 
 function parseConfig(argv: string[]): Config {
   let values;
@@ -132,7 +152,7 @@ function parseConfig(argv: string[]): Config {
     backend,
     maxConns: intFlag("max-conns", values["max-conns"], 10_000, 0),
     grace: intFlag("grace", values.grace, 5000, 0),
-    buf: intFlag("buf", values.buf, 16384, 1),
+    buf: intFlag("buf", values.buf, 16384, 1, MAX_BUF),
   };
 }
 
