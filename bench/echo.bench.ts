@@ -77,6 +77,7 @@ interface Args {
   sizes: number[];
   secs: number;
   reps: number;
+  memReps: number;
   idle: number;
   memory: boolean;
   throughput: boolean;
@@ -97,6 +98,7 @@ const USAGE = `usage: npm run bench:echo -- [flags]
   --secs N             seconds per run (default 5)
   --reps N             runs per server and cell; the median run is the figure (default 1)
   --idle N             idle connections of the memory figure (default 10000)
+  --mem-reps N         fresh servers per server for the memory figure; the median (default 1)
   --no-memory          skip the memory figure   --memory-only   only the memory figure
   --port-base N        first port to try (default 7200)
   --shared DIR         the shared bench folder (default ../shared beside the project)
@@ -125,6 +127,7 @@ function parseArgs(argv: readonly string[]): Args {
     sizes: [64, 16384],
     secs: 5,
     reps: 1,
+    memReps: 1,
     idle: 10_000,
     memory: true,
     throughput: true,
@@ -157,6 +160,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (s === "--sizes") a.sizes = ints(s, val(), 1);
     else if (s === "--secs") a.secs = ints(s, val(), 1)[0]!;
     else if (s === "--reps") a.reps = ints(s, val(), 1)[0]!;
+    else if (s === "--mem-reps") a.memReps = ints(s, val(), 1)[0]!;
     else if (s === "--idle") a.idle = ints(s, val(), 1)[0]!;
     else if (s === "--port-base") a.portBase = ints(s, val(), 1024)[0]!;
     else if (s === "--shared") a.shared = path.resolve(val());
@@ -247,11 +251,11 @@ function killAll(): void {
 }
 
 process.on("exit", killAll);
-for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+for (const [s, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
   process.on(s, () => {
     log(`echo.bench: ${s}: stopping the servers`);
     killAll();
-    process.exit(130);
+    process.exit(code);
   });
 }
 
@@ -557,22 +561,22 @@ async function memoryRun(s: ServerName, rep: number, a: Args, env: Env): Promise
       ["-c", "1", process.execPath, "--import", "tsx", IDLE_CLIENT, "--addr", `127.0.0.1:${port}`, "--n", String(a.idle), "--batch", "500"],
       { stdio: ["pipe", "pipe", "inherit"] },
     );
-    const rep = await idleReport(client, 180_000);
-    run.conns_ready = rep.ready;
-    run.conns_failed = rep.failed;
-    run.connect_ms = rep.connect_ms;
+    const idle = await idleReport(client, 180_000);
+    run.conns_ready = idle.ready;
+    run.conns_failed = idle.failed;
+    run.connect_ms = idle.connect_ms;
     await sleep(1000);
     run.rss_after_kib = rssKiB(server.pid!);
     client.stdin!.end();
     await Promise.race([exited(client), sleep(10_000)]);
     await sleep(500);
     run.rss_closed_kib = rssKiB(server.pid!);
-    if (run.rss_before_kib !== null && run.rss_after_kib !== null && rep.ready > 0) {
-      run.bytes_per_conn = sig(((run.rss_after_kib - run.rss_before_kib) * 1024) / rep.ready);
+    if (run.rss_before_kib !== null && run.rss_after_kib !== null && idle.ready > 0) {
+      run.bytes_per_conn = sig(((run.rss_after_kib - run.rss_before_kib) * 1024) / idle.ready);
     }
     // A few failed connections leave the figure meaningful; more than 1% does not.
-    run.ok = run.bytes_per_conn !== null && rep.failed <= a.idle / 100;
-    if (rep.failed > 0) run.error = `${rep.failed} connections failed (first: ${rep.first_error ?? "?"})`;
+    run.ok = run.bytes_per_conn !== null && idle.failed <= a.idle / 100;
+    if (idle.failed > 0) run.error = `${idle.failed} connections failed (first: ${idle.first_error ?? "?"})`;
     if (!run.ok && run.error === null) run.error = "server RSS not readable";
   } catch (e) {
     run.error = `${e instanceof Error ? e.message : String(e)}\nserver log ${logFile}:\n${tail(logFile, 8)}`;
@@ -586,10 +590,10 @@ async function memoryRun(s: ServerName, rep: number, a: Args, env: Env): Promise
 
 async function memory(a: Args, env: Env): Promise<Memory> {
   const runs: MemoryRun[] = [];
-  for (let rep = 0; rep < a.reps; rep++) {
+  for (let rep = 0; rep < a.memReps; rep++) {
     for (let k = 0; k < a.servers.length; k++) {
       const s = a.servers[(k + rep) % a.servers.length]!;
-      log(`memory: ${s}, ${a.idle.toLocaleString("en-US")} idle connections${a.reps > 1 ? ` (run ${rep + 1}/${a.reps})` : ""}`);
+      log(`memory: ${s}, ${a.idle.toLocaleString("en-US")} idle connections${a.memReps > 1 ? ` (run ${rep + 1}/${a.memReps})` : ""}`);
       const r = await memoryRun(s, rep, a, env);
       runs.push(r);
       const kib = r.bytes_per_conn === null ? "–" : (r.bytes_per_conn / 1024).toFixed(1);
@@ -600,7 +604,7 @@ async function memory(a: Args, env: Env): Promise<Memory> {
     }
   }
   const median = memoryMedians(runs);
-  return { idle_conns: a.idle, runs, median, ratios: memoryRatios(median) };
+  return { idle_conns: a.idle, reps: a.memReps, runs, median, ratios: memoryRatios(median) };
 }
 
 // ---- setup and the machine ---------------------------------------------------------------------
@@ -681,6 +685,7 @@ async function main(): Promise<void> {
     sizes: a.throughput ? a.sizes : [],
     secs: a.secs,
     reps: a.reps,
+    mem_reps: a.memReps,
     idle_conns: a.idle,
     memory: a.memory,
     quick: a.quick,

@@ -95,6 +95,8 @@ export interface MemoryRatios {
 
 export interface Memory {
   idle_conns: number;
+  /** Fresh servers measured per server: the figure is the median one. */
+  reps: number;
   runs: MemoryRun[];
   median: Partial<Record<ServerName, MemoryRun>>;
   ratios: Partial<Record<ServerName, MemoryRatios>>;
@@ -121,6 +123,7 @@ export interface Config {
   sizes: number[];
   secs: number;
   reps: number;
+  mem_reps: number;
   idle_conns: number;
   memory: boolean;
   quick: boolean;
@@ -381,18 +384,29 @@ export function machineLine(res: Results): string {
 export function report(res: Results, fmt: Format): string {
   const c = res.config;
   const h = (s: string): string => (fmt === "markdown" ? `#### ${s}` : `== ${s}`);
-  const parts = [
-    fmt === "markdown" ? `_${machineLine(res)}._` : machineLine(res),
-    "",
-    h(
-      `Throughput: closed loop, ${c.secs} s per run, median of ${c.reps} run${c.reps === 1 ? "" : "s"} per server and cell ` +
-        "(ratios: this server's figure over Go's or Node's)",
-    ),
-    "",
-    throughputTable(res, fmt),
-  ];
+  const parts = [fmt === "markdown" ? `_${machineLine(res)}._` : machineLine(res)];
+  if (res.cells.length > 0) {
+    parts.push(
+      "",
+      h(
+        `Throughput: closed loop, ${c.secs} s per run, median of ${c.reps} run${c.reps === 1 ? "" : "s"} per server and cell ` +
+          "(ratios: this server's figure over Go's or Node's)",
+      ),
+      "",
+      throughputTable(res, fmt),
+    );
+  }
   if (res.memory !== null) {
-    parts.push("", h(`Memory: resident memory per idle connection (${int(res.memory.idle_conns)} connections, each parked in read)`), "", memoryTable(res, fmt));
+    const n = res.memory.reps;
+    parts.push(
+      "",
+      h(
+        `Memory: resident memory per idle connection (${int(res.memory.idle_conns)} connections, each parked in read; ` +
+          `median of ${n} run${n === 1 ? "" : "s"})`,
+      ),
+      "",
+      memoryTable(res, fmt),
+    );
   }
   if (res.goals.length > 0) parts.push("", h("Goals of issue 5 (from this run's medians)"), "", goalsTable(res, fmt));
   return `${parts.join("\n")}\n`;
