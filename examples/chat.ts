@@ -19,7 +19,6 @@
 
 import { parseArgs } from "node:util";
 
-import { CTL_INPOLL } from "../src/netpoll/shm.ts";
 import {
   WaitGroup,
   background,
@@ -30,7 +29,6 @@ import {
   runMain,
   select,
   send,
-  sleep,
   type Chan,
   type Op,
 } from "../src/index.ts";
@@ -250,12 +248,6 @@ runMain(function* main() {
       ended.close();
     }
   });
-  // The poller thread boots in the background; until it waits in the kernel
-  // (for the parked accept), an idle program notices no I/O. Then say "start".
-  const { shm } = startPoller();
-  for (const end = performance.now() + 10_000; Atomics.load(shm.i32, CTL_INPOLL) !== 1 && performance.now() < end; ) {
-    yield* sleep(2);
-  }
   log(`start: listening on ${ln.addr.toString()} (idle ${idleMs / 1000} s, pid ${process.pid})`);
   yield* select([recv(stopCtx.done()), recv(ended)]);
   room.stopping = true;

@@ -156,9 +156,8 @@ interface Load {
 /**
  * One connection in a closed loop: write a message, read it back, record the
  * round trip. The first round trip is not counted, and the clock starts once
- * every connection has made it: the poller thread boots in the background
- * (a few hundred ms, during which an idle program sees no I/O), and that
- * must not count as latency.
+ * every connection has made it: connection set-up and the first run of the
+ * code must not count as latency.
  */
 function* loadConn(id: number, c: Conn, load: Load, wg: WaitGroup): Op<void> {
   const out = new Uint8Array(size);

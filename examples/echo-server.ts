@@ -29,7 +29,7 @@
 // 127.0.0.1 unless --addr says otherwise; --max-conns bounds the connections
 // open at once (extra ones wait in the kernel's backlog, unaccepted: no
 // descriptor, no goroutine, no buffer here); and each connection holds one
-// read buffer of --buf bytes (at most 1 MiB), allocated once. An echo is
+// read buffer of at most --buf bytes (at most 1 MiB). An echo is
 // written back before the next read, so a peer that sends without reading
 // stalls its own connection (its socket buffers fill, the write waits, the
 // server reads no more from it) instead of making the server buffer: memory
@@ -44,13 +44,15 @@
 // (connections served, bytes echoed, errors, connections cut off in the
 // middle of an echo by the end of the grace period) are on the stop line.
 //
-// The per-message path allocates no buffer: each connection reads into the
-// same Uint8Array, and the view it writes back is kept while the message
-// size stays the same.
+// The read buffer adapts, as Netty's AdaptiveRecvByteBufAllocator: it starts
+// at 4 KiB (Go's echo server's size), so an idle connection holds little,
+// and grows fourfold, up to --buf, whenever a read fills it, so large
+// messages take one read(2) each, not one per 4 KiB. It never shrinks.
+// Otherwise the per-message path allocates nothing: the view written back
+// is kept while the message size stays the same.
 
 import { parseArgs } from "node:util";
 
-import { CTL_INPOLL } from "../src/netpoll/shm.ts";
 import {
   WaitGroup,
   after,
@@ -61,7 +63,6 @@ import {
   recv,
   runMain,
   select,
-  sleep,
   type CancelFunc,
   type Chan,
   type Context,
@@ -89,7 +90,7 @@ flags:
   --backend KIND         poller backend: epoll or eventports (default: NETPOLL_BACKEND, else the OS's)
   --max-conns N          connections open at once; past it, stop accepting until one closes (default 10000; 0: no limit)
   --grace MS             on SIGINT/SIGTERM, how long a connection may finish the echo it is writing (default 5000)
-  --buf BYTES            read buffer per connection (default 16384, at most 1048576)
+  --buf BYTES            largest read buffer per connection; it starts at 4096 and grows as reads fill it (default 65536, at most 1048576)
   -h, --help             this text
 
 Logs go to stderr: a line per start, stop and error; the stop line carries the counts.
@@ -119,6 +120,8 @@ function intFlag(name: string, v: string | undefined, def: number, min: number, 
 
 /** The largest read buffer (--buf): the memory one connection can hold the server to. */
 const MAX_BUF = 1 << 20;
+/** A connection's first read buffer; it grows fourfold, up to --buf, each time a read fills it. */
+const FIRST_BUF = 4096;
 
 function parseConfig(argv: string[]): Config {
   let values;
@@ -152,7 +155,7 @@ function parseConfig(argv: string[]): Config {
     backend,
     maxConns: intFlag("max-conns", values["max-conns"], 10_000, 0),
     grace: intFlag("grace", values.grace, 5000, 0),
-    buf: intFlag("buf", values.buf, 16384, 1, MAX_BUF),
+    buf: intFlag("buf", values.buf, 65536, 1, MAX_BUF),
   };
 }
 
@@ -193,7 +196,7 @@ function quiesce(c: Conn, graceEnd: number): void {
 
 /** One connection: read, write back, until end of stream, an error or a stop. */
 function* serveConn(c: Conn, s: Server): Op<void> {
-  const buf = new Uint8Array(s.cfg.buf);
+  let buf = new Uint8Array(Math.min(FIRST_BUF, s.cfg.buf));
   let out = buf;
   let writing = false;
   try {
@@ -205,6 +208,7 @@ function* serveConn(c: Conn, s: Server): Op<void> {
       yield* c.write(out);
       writing = false;
       s.bytes += n;
+      if (n === buf.length && buf.length < s.cfg.buf) out = buf = new Uint8Array(Math.min(buf.length * 4, s.cfg.buf));
     }
   } catch (e) {
     // A stop's deadlines end connections on purpose: idle ones in read, late ones in write.
@@ -258,19 +262,6 @@ function* acceptLoop(ln: Listener, s: Server, ended: Chan<void>): Op<void> {
   }
 }
 
-/**
- * Waits (up to 10 s) until the poller thread is up, blocked in the kernel for
- * the parked accept. It boots in the background when the first descriptor is
- * registered (it loads its modules, a few hundred ms), and until then an idle
- * program notices no I/O: the start line waits for it, so that clients who
- * connect once they see it are served at once.
- */
-function* pollerUp(): Op<void> {
-  const { shm } = startPoller();
-  const end = performance.now() + 10_000;
-  while (Atomics.load(shm.i32, CTL_INPOLL) !== 1 && performance.now() < end) yield* sleep(2);
-}
-
 function* main(cfg: Config): Op<void> {
   const t0 = performance.now();
   if (cfg.backend !== undefined) startPoller({ backend: cfg.backend });
@@ -321,7 +312,6 @@ function* main(cfg: Config): Op<void> {
   };
   const ended = chan<void>();
   go(acceptLoop, ln, s, ended);
-  yield* pollerUp();
   log(
     `start: listening on ${ln.addr.toString()} (backend ${pollerKind()}, max-conns ${cfg.maxConns || "unlimited"}, ` +
       `buf ${cfg.buf}, grace ${cfg.grace} ms, pid ${process.pid})`,

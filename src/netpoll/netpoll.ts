@@ -42,6 +42,7 @@ import { backendKind, backendModule, type Backend, type BackendKind, type Mode }
 import { ringDrain } from "./ring.ts";
 import {
   CTL_MODE,
+  CTL_UP,
   CTL_WAKE,
   MODE_HOLD,
   MODE_POLL,
@@ -101,6 +102,8 @@ class Poller {
   releaseRef: (() => void) | null = null;
   /** True while a waitAsync on CTL_WAKE is pending. */
   sleeping = false;
+  /** The boot-time poll (bootPoll) while one is due. */
+  bootTimer: NodeJS.Timeout | null = null;
   stopped = false;
   /** The worker thread has exited (its 'exit' event fired). */
   exited = false;
@@ -152,6 +155,7 @@ class Poller {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.bootTimer !== null) clearTimeout(this.bootTimer);
     Atomics.store(this.shm.i32, CTL_MODE, MODE_STOP);
     Atomics.notify(this.shm.i32, CTL_MODE);
     this.backend.wake();
@@ -457,8 +461,10 @@ function pollNonBlocking(): void {
 /** The scheduler has nothing to run: hand the blocking wait to the worker, and sleep on CTL_WAKE. */
 function idle(): void {
   const p = poller;
-  if (p === null || p.waiters === 0 || p.sleeping) return;
+  if (p === null || p.waiters === 0) return;
   const i32 = p.shm.i32;
+  if (p.bootTimer === null && Atomics.load(i32, CTL_UP) === 0) p.bootTimer = setTimeout(bootPoll, BOOT_POLL_MS, p).unref();
+  if (p.sleeping) return;
   // CTL_WAKE is cleared by onWake just before it drains, never here: a clear
   // here could erase the worker's 1 for a record pushed since the last drain,
   // and this wait would then sleep on it (found by docs/model/netpoll_sema.pml).
@@ -472,6 +478,26 @@ function idle(): void {
   handoffs++;
   if (tracer !== null) tracer.pollBlock(p.waiters);
   void r.value.then(() => onWake(p));
+}
+
+/** How often the idle main thread polls the kernel itself until the poller thread is up. */
+const BOOT_POLL_MS = 1;
+
+/**
+ * The poller thread is still booting and the scheduler is idle: poll the
+ * kernel once from this thread, without blocking. Goroutines it readies run
+ * (goready kicks the scheduler) and the scheduler's next idle() arms it
+ * again; with none readied it is armed again here. The pending hand-off
+ * stays as it is. Unref'd: parked goroutines keep the process alive through
+ * the worker's ref, not through this timer.
+ */
+function bootPoll(p: Poller): void {
+  p.bootTimer = null;
+  if (p.stopped || poller !== p) return;
+  const before = p.waiters;
+  ringDrain(p.shm, onParkedReady);
+  if (p.waiters > 0) p.backend.poll(0, onParkedReady);
+  if (p.waiters === before) idle();
 }
 
 function onWake(p: Poller): void {

@@ -9,6 +9,8 @@
 //               and notifies CTL_WAKE, then waits on CTL_MODE
 //   main busy:  polls for itself without blocking every few scheduler ticks,
 //               so a busy server pays no thread hop per event.
+// Boot: the thread loads its modules first (~0.5 s through tsx); until it sets
+// CTL_UP, the idle main thread polls the kernel itself every millisecond.
 // Shutdown: main sets MODE_STOP and breaks the poller (eventfd, port_alert);
 // the worker returns from the kernel and leaves the loop. It takes no koffi
 // callbacks and makes no async koffi calls (../shared/peers.md, section 4).
@@ -17,7 +19,7 @@ import { parentPort, workerData } from "node:worker_threads";
 
 import { backendModule, type BackendHandles, type Mode } from "./backend.ts";
 import { ringPush } from "./ring.ts";
-import { attachShm, CTL_FAULT, CTL_INPOLL, CTL_MODE, CTL_WAKE, MODE_HOLD, MODE_POLL, MODE_STOP } from "./shm.ts";
+import { attachShm, CTL_FAULT, CTL_INPOLL, CTL_MODE, CTL_UP, CTL_WAKE, MODE_HOLD, MODE_POLL, MODE_STOP } from "./shm.ts";
 
 interface PollerData {
   sab: SharedArrayBuffer;
@@ -37,6 +39,7 @@ function onParked(pd: number, mode: Mode, seq: number): void {
 }
 
 function loop(): void {
+  Atomics.store(i32, CTL_UP, 1);
   for (;;) {
     const m = Atomics.load(i32, CTL_MODE);
     if (m === MODE_STOP) return;

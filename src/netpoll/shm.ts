@@ -45,6 +45,7 @@ export const CTL_INPOLL = 3; // 1 while the worker is inside a blocking poll
 export const CTL_FAULT = 4; // non-zero: the worker died; the errno or -1
 export const CTL_VARIANT = 5; // protocol variant (PROTO_*), for tests
 export const CTL_DELAY = 6; // microseconds of injected delay before re-association, for tests
+export const CTL_UP = 7; // 1 once the worker has booted and entered its loop (set by the worker, never cleared)
 const CTL_WORDS = 8;
 
 /** CTL_MODE values. */

@@ -39,6 +39,7 @@ import { portPollBits as POLL } from "../../src/netpoll/eventport_ffi.ts";
 import {
   CTL_INPOLL,
   CTL_MODE,
+  CTL_UP,
   MODE_POLL,
   PD_FDSEQ,
   PD_USER,
@@ -839,6 +840,29 @@ describe("netpoll", function () {
         await stopPoller();
         await checkLeaks({ fds: pre, pds: 0 });
         assert.equal(fdTable().size, pre.size);
+      });
+    }
+    for (const backend of ["epoll", "eventports"] as const) {
+      it(`${backend}: while the poller thread boots, an idle program still sees I/O (the main thread polls)`, async function () {
+        this.timeout(30000);
+        const pre = fdTable();
+        const { shm } = startPoller({ backend });
+        const [a, b, pd] = openPair();
+        // Readiness comes from a Node callback while the only goroutine is
+        // parked: nobody runs, so only a poll can notice it. The worker takes
+        // hundreds of milliseconds to load its modules; the wait is woken
+        // long before that.
+        let upAtWake = -1;
+        await run(function* main() {
+          setTimeout(() => writeFd(a, ONE), 5);
+          setDeadline(pd, MODE_R, performance.now() + 20000);
+          assert.equal(yield* waitReady(pd, MODE_R, b), ERR_NONE);
+          upAtWake = Atomics.load(shm.i32, CTL_UP);
+          closePd(pd, a, b);
+        });
+        assert.equal(upAtWake, 0, "the wait ended only once the poller thread was up");
+        await stopPoller();
+        await checkLeaks({ fds: pre, pds: 0 });
       });
     }
     it("a poller thread that fails ends the running program with a fatal error, and stopPoller still cleans up", async function () {
