@@ -257,7 +257,6 @@ end_getn:
 		tag = 0;
 		if
 		:: pushed ->
-			atomic { if :: cmode == MODE_POLL -> cmode = MODE_HOLD :: else -> skip fi };
 			cwake = 1;                                       /* Atomics.store(CTL_WAKE, 1) */
 			atomic { if :: wa_reg -> wa_reg = false; wa_resolved = true :: else -> skip fi };  /* Atomics.notify */
 			pushed = false
@@ -336,6 +335,7 @@ end:
 		if
 		:: why == W_WAKE ->                                  /* onWake */
 			sleeping = false;
+			atomic { if :: cmode == MODE_POLL -> cmode = MODE_HOLD :: else -> skip fi };  /* main polls for itself now */
 #ifndef WAKEBUG
 			cwake = 0;                                       /* reset before draining, not in idle */
 #endif

@@ -505,6 +505,8 @@ function onWake(p: Poller): void {
   p.sleeping = false;
   if (p.stopped) return;
   if (tracer !== null && blocked) tracer.pollWake();
+  // This thread runs now and polls for itself; the worker stops at its next wake-up.
+  Atomics.compareExchange(p.shm.i32, CTL_MODE, MODE_POLL, MODE_HOLD);
   // Cleared before the drain: a record pushed after this sets it again, so the
   // next waitAsync returns at once instead of missing it.
   Atomics.store(p.shm.i32, CTL_WAKE, 0);

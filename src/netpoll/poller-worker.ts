@@ -5,10 +5,15 @@
 //
 // Hand-off (Go's findRunnable: only an idle M blocks in netpoll):
 //   main idle:  main sets CTL_MODE = MODE_POLL and waits on CTL_WAKE
-//   worker:     polls (blocking); after delivering, sets MODE_POLL -> MODE_HOLD
-//               and notifies CTL_WAKE, then waits on CTL_MODE
-//   main busy:  polls for itself without blocking every few scheduler ticks,
-//               so a busy server pays no thread hop per event.
+//   worker:     polls (blocking); after delivering, notifies CTL_WAKE and,
+//               while CTL_MODE is still MODE_POLL, polls again
+//   main wakes: sets MODE_POLL -> MODE_HOLD: it polls for itself without
+//               blocking every few scheduler ticks, so a busy server pays no
+//               thread hop per event. The worker sees MODE_HOLD when its
+//               poll returns, and waits on CTL_MODE.
+// A main thread that wakes, runs briefly and idles again (one connection,
+// request and answer) finds the worker still polling: no futex wake and
+// wait per message.
 // Boot: the thread loads its modules first (~0.5 s through tsx); until it sets
 // CTL_UP, the idle main thread polls the kernel itself every millisecond.
 // Shutdown: main sets MODE_STOP and breaks the poller (eventfd, port_alert);
@@ -19,7 +24,7 @@ import { parentPort, workerData } from "node:worker_threads";
 
 import { backendModule, type BackendHandles, type Mode } from "./backend.ts";
 import { ringPush } from "./ring.ts";
-import { attachShm, CTL_FAULT, CTL_INPOLL, CTL_MODE, CTL_UP, CTL_WAKE, MODE_HOLD, MODE_POLL, MODE_STOP } from "./shm.ts";
+import { attachShm, CTL_FAULT, CTL_INPOLL, CTL_MODE, CTL_UP, CTL_WAKE, MODE_HOLD, MODE_STOP } from "./shm.ts";
 
 interface PollerData {
   sab: SharedArrayBuffer;
@@ -52,7 +57,6 @@ function loop(): void {
     backend.poll(-1, onParked);
     Atomics.store(i32, CTL_INPOLL, 0);
     if (pushed > 0) {
-      Atomics.compareExchange(i32, CTL_MODE, MODE_POLL, MODE_HOLD);
       Atomics.store(i32, CTL_WAKE, 1);
       Atomics.notify(i32, CTL_WAKE);
     }
