@@ -2,8 +2,8 @@
 // side by side with Go's std-net echo and Node's net echo, in one run on one
 // machine. See docs/benchmarks.md for the method and the figures.
 //
-//   npm run bench:echo                       the full matrix + memory (~5 min at 5 s per run)
-//   npm run bench:echo -- --quick            64 conns × 64 B, 2 s, all servers, 1,000 idle conns (< 1 min)
+//   npm run bench:echo                       the full matrix, 3 runs per server and cell, + memory (~9 min)
+//   npm run bench:echo -- --quick            64 conns × 64 B, 2 s, 1 run, all servers, 1,000 idle conns (< 1 min)
 //   npm run bench:echo -- --only gort-epoll,go --secs 3 --reps 3
 //   npm run bench:echo -- --from bench/results/echo.json --markdown   the tables of a past run
 //
@@ -96,7 +96,7 @@ const USAGE = `usage: npm run bench:echo -- [flags]
   --only a,b           servers: ${SERVERS.join(", ")} (default: all)
   --conns 1,64,512     connection counts     --sizes 64,16384   message sizes in bytes
   --secs N             seconds per run (default 5)
-  --reps N             runs per server and cell; the median run is the figure (default 1)
+  --reps N             runs per server and cell; the median run is the figure (default 3)
   --idle N             idle connections of the memory figure (default 10000)
   --mem-reps N         fresh servers per server for the memory figure; the median (default 1)
   --no-memory          skip the memory figure   --memory-only   only the memory figure
@@ -126,7 +126,7 @@ function parseArgs(argv: readonly string[]): Args {
     conns: [1, 64, 512],
     sizes: [64, 16384],
     secs: 5,
-    reps: 1,
+    reps: 3,
     memReps: 1,
     idle: 10_000,
     memory: true,
@@ -177,6 +177,7 @@ function parseArgs(argv: readonly string[]): Args {
     if (!set.has("--sizes")) a.sizes = [64];
     if (!set.has("--secs")) a.secs = 2;
     if (!set.has("--idle")) a.idle = 1000;
+    if (!set.has("--reps")) a.reps = 1;
   }
   if (!a.throughput && !a.memory) usage("--memory-only and --no-memory exclude each other");
   return a;
@@ -380,6 +381,7 @@ function parseLoad(stdout: string): LoadResult | null {
 
 async function throughputRun(s: ServerName, conns: number, size: number, rep: number, a: Args, env: Env): Promise<ThroughputRun> {
   const port = await freshPort();
+  const src = srcState();
   const cmd = serverArgv(s, port, env, false).map(shQuote).join(" ");
   const started = new Date().toISOString();
   const t0 = performance.now();
@@ -412,6 +414,7 @@ async function throughputRun(s: ServerName, conns: number, size: number, rep: nu
     secs: a.secs,
     rep,
     port,
+    src,
     ok,
     result,
     error,
@@ -532,6 +535,7 @@ async function memoryRun(s: ServerName, rep: number, a: Args, env: Env): Promise
     server: s,
     rep,
     port,
+    src: srcState(),
     conns_wanted: a.idle,
     conns_ready: 0,
     conns_failed: 0,
@@ -628,14 +632,27 @@ function setup(a: Args): Env {
   return { bin, shared: a.shared };
 }
 
+/**
+ * The source a server started now runs: HEAD's short hash, "+dirty" when
+ * src/, examples/ or native/ differ from it. Others may commit during a run,
+ * and each gort server loads the sources as they are when it starts.
+ */
+function srcState(): string {
+  const head = sh("git", ["rev-parse", "--short=10", "HEAD"]) ?? "unknown";
+  const st = spawnSync("git", ["status", "--porcelain", "--", "src", "examples", "native"], { cwd: root, encoding: "utf8" });
+  return st.status === 0 && st.stdout.trim() !== "" ? `${head}+dirty` : head;
+}
+
 function machine(env: Env, start: number[]): Machine {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown";
   const gov = sh("go", ["version", path.join(env.bin, "goecho")]);
   const go = gov?.split(": ").pop() ?? sh("go", ["version"]) ?? "unknown";
-  const dirty = (sh("git", ["status", "--porcelain", "--", "src", "examples", "native"]) ?? "")
+  // Not through sh(): its trim() would eat the first line's leading status column.
+  const st = spawnSync("git", ["status", "--porcelain", "--", "src", "examples", "native"], { cwd: root, encoding: "utf8" });
+  const dirty = (st.status === 0 ? st.stdout : "")
     .split("\n")
-    .filter((l) => l !== "")
+    .filter((l) => l.length > 3)
     .map((l) => l.slice(3));
   return {
     cpu_model: model.replace(/\s+/g, " "),
@@ -648,6 +665,7 @@ function machine(env: Env, start: number[]): Machine {
     git_dirty: dirty,
     loadavg_start: start.map(sig),
     loadavg_end: [],
+    src_states: [],
     duration_s: 0,
   };
 }
@@ -699,6 +717,8 @@ async function main(): Promise<void> {
   const cells = a.throughput ? await throughput(a, env) : [];
   const mem = a.memory ? await memory(a, env) : null;
   m.loadavg_end = os.loadavg().map(sig);
+  m.src_states = [...new Set([...cells.flatMap((c) => c.runs.map((r) => r.src)), ...(mem?.runs.map((r) => r.src) ?? [])])];
+  if (m.src_states.length > 1) log(`note: the sources changed during the run (${m.src_states.join(", ")}): see "src" in each run`);
   m.duration_s = sig((performance.now() - t0) / 1000);
   const res: Results = { benchmark: "echo", machine: m, config, cells, memory: mem, goals: goals(cells, mem, a.servers) };
   process.stdout.write(report(res, fmt));

@@ -152,7 +152,7 @@ export function chart(res: Results): string {
   let lx = 20;
   for (const s of servers) {
     out.push(`<rect x="${lx}" y="76" width="14" height="14" fill="${COLORS[s]}"/>`, text(lx + 19, 88, s, `font-size="12"`));
-    lx += 34 + s.length * 7.2;
+    lx += 32 + s.length * 6.8;
   }
 
   const value = (conns: number, size: number, s: ServerName): number | null =>

@@ -36,6 +36,8 @@ export interface ThroughputRun {
   secs: number;
   rep: number;
   port: number;
+  /** The sources when the server started: git HEAD, "+dirty" if src/, examples/ or native/ differed. */
+  src: string;
   /** echo-vs.sh exited 0: no error, no mismatch, at least one connection. */
   ok: boolean;
   result: LoadResult | null;
@@ -69,6 +71,8 @@ export interface MemoryRun {
   server: ServerName;
   rep: number;
   port: number;
+  /** As in ThroughputRun. */
+  src: string;
   conns_wanted: number;
   /** Connections that made their echo round trip and stayed open. */
   conns_ready: number;
@@ -114,6 +118,8 @@ export interface Machine {
   git_dirty: string[];
   loadavg_start: number[];
   loadavg_end: number[];
+  /** Every `src` of the runs: more than one when someone committed or edited during the run. */
+  src_states: string[];
   duration_s: number;
 }
 
@@ -374,9 +380,10 @@ export function machineLine(res: Results): string {
   const m = res.machine;
   const la = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(" ");
   const dirty = m.git_dirty.length > 0 ? ` + uncommitted changes in ${m.git_dirty.length} file(s)` : "";
+  const changed = (m.src_states?.length ?? 0) > 1 ? ` (the sources changed during the run: ${m.src_states.join(", ")})` : "";
   return (
     `${m.date}, ${m.cpu_model}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}, ${m.go}, ` +
-    `commit ${m.git_commit.slice(0, 10)}${dirty}; load average ${la(m.loadavg_start)} at start, ${la(m.loadavg_end)} at end`
+    `commit ${m.git_commit.slice(0, 10)}${dirty}${changed}; load average ${la(m.loadavg_start)} at start, ${la(m.loadavg_end)} at end`
   );
 }
 
