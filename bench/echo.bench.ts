@@ -633,12 +633,13 @@ function setup(a: Args): Env {
 }
 
 /**
- * The source a server started now runs: HEAD's short hash, "+dirty" when
- * src/, examples/ or native/ differ from it. Others may commit during a run,
- * and each gort server loads the sources as they are when it starts.
+ * The sources a server started now runs: the last commit that changed src/,
+ * examples/ or native/ (commits elsewhere do not count), "+dirty" when they
+ * differ from it. Others may commit during a run, and each gort server loads
+ * the sources as they are when it starts.
  */
 function srcState(): string {
-  const head = sh("git", ["rev-parse", "--short=10", "HEAD"]) ?? "unknown";
+  const head = sh("git", ["log", "-1", "--format=%h", "--abbrev=10", "--", "src", "examples", "native"]) || "unknown";
   const st = spawnSync("git", ["status", "--porcelain", "--", "src", "examples", "native"], { cwd: root, encoding: "utf8" });
   return st.status === 0 && st.stdout.trim() !== "" ? `${head}+dirty` : head;
 }

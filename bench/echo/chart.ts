@@ -133,12 +133,15 @@ export function chart(res: Results): string {
     text(20, 28, "Echo server: gort (epoll, event ports) vs Go std-net and Node net", `font-size="18" font-weight="bold"`),
   );
   const dirty = m.git_dirty.length > 0 ? " + local changes" : "";
+  // The sources the servers ran (last commit touching src/, examples/, native/), when recorded.
+  const states = m.src_states ?? [];
+  const src = states.length === 1 ? `sources ${states[0]!.slice(0, 7)}` : states.length > 1 ? "sources changed during the run" : `commit ${m.git_commit.slice(0, 7)}${dirty}`;
   const la = `load avg ${m.loadavg_start[0]!.toFixed(2)} → ${m.loadavg_end[0]!.toFixed(2)}`;
   out.push(
     text(
       20,
       48,
-      `${m.date.slice(0, 10)} · ${m.cpu_model} · ${m.cores} cores · Node ${m.node} · ${m.go} · commit ${m.git_commit.slice(0, 7)}${dirty} · ${la}`,
+      `${m.date.slice(0, 10)} · ${m.cpu_model} · ${m.cores} cores · Node ${m.node} · ${m.go} · ${src} · ${la}`,
       `font-size="11" fill="#555"`,
     ),
     text(

@@ -36,7 +36,7 @@ export interface ThroughputRun {
   secs: number;
   rep: number;
   port: number;
-  /** The sources when the server started: git HEAD, "+dirty" if src/, examples/ or native/ differed. */
+  /** The sources when the server started: the last commit that changed src/, examples/ or native/, "+dirty" if they differed from it. */
   src: string;
   /** echo-vs.sh exited 0: no error, no mismatch, at least one connection. */
   ok: boolean;
@@ -380,7 +380,9 @@ export function machineLine(res: Results): string {
   const m = res.machine;
   const la = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(" ");
   const dirty = m.git_dirty.length > 0 ? ` + uncommitted changes in ${m.git_dirty.length} file(s)` : "";
-  const changed = (m.src_states?.length ?? 0) > 1 ? ` (the sources changed during the run: ${m.src_states.join(", ")})` : "";
+  const states = m.src_states ?? [];
+  const changed =
+    states.length > 1 ? ` (the sources changed during the run: ${states.join(", ")})` : states.length === 1 ? ` (sources: ${states[0]})` : "";
   return (
     `${m.date}, ${m.cpu_model}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}, ${m.go}, ` +
     `commit ${m.git_commit.slice(0, 10)}${dirty}${changed}; load average ${la(m.loadavg_start)} at start, ${la(m.loadavg_end)} at end`
