@@ -138,16 +138,24 @@ class Poller {
   }
 
   /**
-   * The worker thread failed: it has left its loop, so there is nothing to
-   * break, and breaking could fail in turn (a kernel poller closed under it
-   * is the likely cause). Ends the running program, and makes every later
-   * use of the poller fail instead of waiting on a dead thread.
+   * The kernel poller failed, seen by the worker (which has left its loop)
+   * or by this thread's own poll. Ends the running program, and makes every
+   * later use of the poller fail instead of waiting on a dead thread. The
+   * worker is told to stop and broken out of a wait it may still be in (a
+   * poller descriptor replaced under it leaves it blocked on the old one,
+   * and a thread blocked in a koffi call keeps the process from exiting);
+   * the break itself may fail, with the poller broken, and is then moot.
    */
   fault(msg: string): void {
     if (this.stopped) return;
     this.stopped = true;
     Atomics.store(this.shm.i32, CTL_MODE, MODE_STOP);
     Atomics.notify(this.shm.i32, CTL_MODE);
+    try {
+      this.backend.wake();
+    } catch {
+      // the poller is broken; a worker still blocked in it has nothing to wait for either
+    }
     this.failure = new Error(`fatal error: netpoll: ${msg}`);
     fatal(this.failure);
   }
@@ -455,7 +463,21 @@ function pollNonBlocking(): void {
   const p = poller;
   if (p === null || p.waiters === 0) return;
   ringDrain(p.shm, onParkedReady);
-  if (p.waiters > 0) p.backend.poll(0, onParkedReady);
+  if (p.waiters > 0) pollHere(p);
+}
+
+/**
+ * A non-blocking poll on this thread. A kernel poller that fails here has
+ * failed for the worker too: the program ends with the same fatal error as
+ * when the worker sees it first, instead of an exception thrown out of the
+ * scheduler.
+ */
+function pollHere(p: Poller): void {
+  try {
+    p.backend.poll(0, onParkedReady);
+  } catch (e) {
+    p.fault((e instanceof Error ? e.message : String(e)).replace(/^netpoll: /, ""));
+  }
 }
 
 /** The scheduler has nothing to run: hand the blocking wait to the worker, and sleep on CTL_WAKE. */
@@ -496,7 +518,7 @@ function bootPoll(p: Poller): void {
   if (p.stopped || poller !== p) return;
   const before = p.waiters;
   ringDrain(p.shm, onParkedReady);
-  if (p.waiters > 0) p.backend.poll(0, onParkedReady);
+  if (p.waiters > 0) pollHere(p);
   if (p.waiters === before) idle();
 }
 

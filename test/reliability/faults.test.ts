@@ -398,14 +398,10 @@ function suite(backend: Backend): void {
     assert.doesNotMatch(p.out(), /not reached/);
   });
 
-  // KNOWN BUG (docs/reliability.md): when the main thread's own non-blocking
-  // poll is the first to see the broken poller, its Error escapes from the
-  // scheduler's Node timer callback as an uncaught exception (exit 1, a raw
-  // stack), instead of ending the program through fatal() as the poller
-  // thread's failure does ("fatal error: netpoll: ...", runMain's exit 2;
-  // run() rejecting in process). Run with GORT_KNOWN_BUGS=1 to see it fail.
-  (process.env.GORT_KNOWN_BUGS === "1" ? it : it.skip)(
-    "KNOWN BUG: the kernel poller failing on the main thread's poll is the runtime's fatal error (exit 2, 'fatal error: netpoll:')",
+  // The main thread's own non-blocking poll may be the first to see the
+  // broken poller (a program with timers running): the same fatal error.
+  it(
+    "the kernel poller failing on the main thread's poll is the runtime's fatal error (exit 2, 'fatal error: netpoll:')",
     async function () {
       this.timeout(30_000);
       const p = startChild(process.execPath, ["--import", "tsx", "test/testprog/poller-fail.ts", backend]);
