@@ -216,6 +216,16 @@ export function pollerKind(): BackendKind | null {
   return poller === null ? null : poller.kind;
 }
 
+/**
+ * Whether the poller thread has booted (it loads its modules first, ~0.5 s
+ * of CPU with tsx). I/O works before that (the idle main thread polls); a
+ * server may still wait for it so that the boot does not share the CPU with
+ * its first clients.
+ */
+export function pollerUp(): boolean {
+  return poller !== null && Atomics.load(poller.shm.i32, CTL_UP) === 1;
+}
+
 // ---- PollDesc lifecycle -------------------------------------------------------
 
 /** Go's poll_runtime_pollOpen: a PollDesc slot for fd, registered with the kernel poller. */

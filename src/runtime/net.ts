@@ -119,7 +119,7 @@ export {
 } from "./errors.ts";
 export { DNSError, lookupHost, lookupIP, type IPNetwork } from "./dns.ts";
 export { joinHostPort, splitHostPort } from "./sockaddr.ts";
-export { pollerKind, startPoller, stopPoller, type PollerOptions } from "../netpoll/netpoll.ts";
+export { pollerKind, pollerUp, startPoller, stopPoller, type PollerOptions } from "../netpoll/netpoll.ts";
 
 const S = abi.socket;
 
