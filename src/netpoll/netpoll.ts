@@ -128,13 +128,14 @@ class Poller {
         handles: this.backend.handles,
       },
     });
-    this.worker.unref();
     this.worker.on("message", (m: { fault?: string }) => this.fault(`poller thread failed: ${m.fault}`));
     this.worker.on("error", (e) => this.fault(`poller thread failed: ${e.stack ?? e.message}`));
     this.worker.on("exit", (code) => {
       this.exited = true;
       if (!this.stopped) this.fault(`poller thread exited (code ${code})`);
     });
+    // After the listeners: a 'message' listener refs the worker's port again.
+    this.worker.unref();
   }
 
   /**

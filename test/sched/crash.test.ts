@@ -29,6 +29,12 @@ describe("sched: crashing programs (runMain)", function () {
     assert.equal(r.status, 0);
   });
 
+  it("a program that starts the poller and never uses it exits with status 0", function () {
+    const r = runTestProg("poller-idle");
+    assert.equal(r.stdout, "up\n");
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   it("deadlock: status 2, Go's fatal error and a dump of every goroutine", function () {
     const r = runTestProg("deadlock");
     assert.equal(r.status, 2, r.stderr);
