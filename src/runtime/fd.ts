@@ -48,7 +48,7 @@
 //     process exits): their references are never dropped, so the descriptor
 //     is not closed. Close FDs before main returns.
 
-import { type Op } from "../sched/g.ts";
+import { PARK, type Op } from "../sched/g.ts";
 import { Sema } from "../sched/sema.ts";
 import {
   ERR_CLOSING,
@@ -62,6 +62,9 @@ import {
   pollReset,
   pollUnblock,
   pollWait,
+  pollWaitResume,
+  pollWaitStart,
+  WAIT_PARKED,
   setDeadline,
   sysClose,
   type PollErr,
@@ -94,6 +97,14 @@ const saBuf = new Uint8Array(sockaddrStorageSize());
 const lenBuf = new Uint32Array(1);
 const intBuf = new Int32Array(1);
 const lingerBuf = new Uint8Array(abi.structs.linger.size);
+
+/**
+ * Turns the errors of read and write into the caller's (the net layer's
+ * OpError), so that a connection's read is one generator, not two.
+ */
+export interface ErrorWrap {
+  opError(op: "read" | "write", e: unknown): Error;
+}
 
 function pollError(err: PollErr): Error {
   return err === ERR_CLOSING ? ErrClosed : ErrDeadlineExceeded;
@@ -225,30 +236,43 @@ export class FD {
    * read(2) (see #drained), so a connection that answers each message pays
    * one read per message, not two.
    */
-  *read(buf: Uint8Array): Op<number> {
-    const r = this.#mu.tryRwlock(true);
-    if (r !== LOCKED) yield* this.#readLockSlow(r);
+  *read(buf: Uint8Array, wrap: ErrorWrap | null = null): Op<number> {
     try {
-      if (buf.length === 0) return 0;
-      const drained = this.#drained;
-      this.#drained = false;
-      let err = drained && !pollHungUp(this.#pd) ? yield* pollWait(this.#pd, MODE_R) : pollReset(this.#pd, MODE_R);
-      if (err !== ERR_NONE) throw pollError(err);
-      const p = buf.length > MAX_RW ? buf.subarray(0, MAX_RW) : buf;
-      for (;;) {
-        const n = libc.read(this.#sysfd, p);
-        if (n > 0) {
-          this.#drained = n < p.length;
-          return n;
+      const r = this.#mu.tryRwlock(true);
+      if (r !== LOCKED) yield* this.#readLockSlow(r);
+      try {
+        if (buf.length === 0) return 0;
+        let wait = this.#drained && !pollHungUp(this.#pd);
+        this.#drained = false;
+        if (!wait) {
+          const err = pollReset(this.#pd, MODE_R);
+          if (err !== ERR_NONE) throw pollError(err);
         }
-        if (n === 0) return 0;
-        if (n === -E.EINTR) continue;
-        if (n !== -E.EAGAIN) throw sysErr("read", n);
-        err = yield* pollWait(this.#pd, MODE_R);
-        if (err !== ERR_NONE) throw pollError(err);
+        const p = buf.length > MAX_RW ? buf.subarray(0, MAX_RW) : buf;
+        for (;;) {
+          if (wait) {
+            // pollWait, inline (see pollWaitStart).
+            let w = pollWaitStart(this.#pd, MODE_R);
+            while (w === WAIT_PARKED) {
+              yield PARK;
+              w = pollWaitResume(this.#pd, MODE_R);
+            }
+            if (w !== ERR_NONE) throw pollError(w);
+          }
+          const n = libc.read(this.#sysfd, p);
+          if (n > 0) {
+            this.#drained = n < p.length;
+            return n;
+          }
+          if (n === 0) return 0;
+          if (n !== -E.EAGAIN && n !== -E.EINTR) throw sysErr("read", n);
+          wait = n === -E.EAGAIN;
+        }
+      } finally {
+        this.#readUnlock();
       }
-    } finally {
-      this.#readUnlock();
+    } catch (e) {
+      throw wrap === null ? e : wrap.opError("read", e);
     }
   }
 
@@ -258,35 +282,39 @@ export class FD {
    * SyscallError("write") (EPIPE when the peer is gone), wrapped in
    * PartialWriteError when some bytes were written first.
    */
-  *write(buf: Uint8Array): Op<number> {
-    const r = this.#mu.tryRwlock(false);
-    if (r !== LOCKED) yield* this.#writeLockSlow(r);
+  *write(buf: Uint8Array, wrap: ErrorWrap | null = null): Op<number> {
     try {
-      let err = pollReset(this.#pd, MODE_W);
-      if (err !== ERR_NONE) throw pollError(err);
-      let nn = 0;
-      for (;;) {
-        const max = buf.length - nn > MAX_RW ? nn + MAX_RW : buf.length;
-        const n = this.#sysWrite(nn === 0 && max === buf.length ? buf : buf.subarray(nn, max));
-        if (n > 0) nn += n;
-        if (nn === buf.length) return nn;
-        if (n === -E.EINTR) continue;
-        let cause: Error;
-        if (n === -E.EAGAIN) {
-          err = yield* pollWait(this.#pd, MODE_W);
-          if (err === ERR_NONE) continue;
-          cause = pollError(err);
-        } else if (n < 0) {
-          cause = sysErr("write", n);
-        } else if (n === 0) {
-          cause = ErrUnexpectedEOF;
-        } else {
-          continue; // a short write: the rest
+      const r = this.#mu.tryRwlock(false);
+      if (r !== LOCKED) yield* this.#writeLockSlow(r);
+      try {
+        let err = pollReset(this.#pd, MODE_W);
+        if (err !== ERR_NONE) throw pollError(err);
+        let nn = 0;
+        for (;;) {
+          const max = buf.length - nn > MAX_RW ? nn + MAX_RW : buf.length;
+          const n = this.#sysWrite(nn === 0 && max === buf.length ? buf : buf.subarray(nn, max));
+          if (n > 0) nn += n;
+          if (nn === buf.length) return nn;
+          if (n === -E.EINTR) continue;
+          let cause: Error;
+          if (n === -E.EAGAIN) {
+            err = yield* pollWait(this.#pd, MODE_W);
+            if (err === ERR_NONE) continue;
+            cause = pollError(err);
+          } else if (n < 0) {
+            cause = sysErr("write", n);
+          } else if (n === 0) {
+            cause = ErrUnexpectedEOF;
+          } else {
+            continue; // a short write: the rest
+          }
+          throw nn > 0 ? new PartialWriteError(nn, cause) : cause;
         }
-        throw nn > 0 ? new PartialWriteError(nn, cause) : cause;
+      } finally {
+        this.#writeUnlock();
       }
-    } finally {
-      this.#writeUnlock();
+    } catch (e) {
+      throw wrap === null ? e : wrap.opError("write", e);
     }
   }
 

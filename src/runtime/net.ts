@@ -84,7 +84,7 @@ import type { Op } from "../sched/g.ts";
 import { background, Canceled, DeadlineExceeded, onDone, withDeadline, type CancelFunc, type Context } from "../sched/context.ts";
 import { abi } from "./abi/index.ts";
 import { ErrDeadlineExceeded, Errno, OpError, SyscallError, type NetError } from "./errors.ts";
-import { FD } from "./fd.ts";
+import { FD, type ErrorWrap } from "./fd.ts";
 import * as libc from "./libc.ts";
 import {
   TCPAddr,
@@ -277,22 +277,19 @@ abstract class SocketConn implements Conn {
     return new OpError(op, this.net, this.localAddr, this.remoteAddr, asError(e));
   }
 
-  *read(buf: Uint8Array): Op<number> {
+  /** read's and write's errors become this connection's OpErrors inside fd.ts (ErrorWrap): one generator per call. */
+  readonly #wrap: ErrorWrap = { opError: (op, e) => this.opError(op, e) };
+
+  // Not generators: they return fd.ts's, whose errors #wrap turns into
+  // OpErrors. A bad argument throws at the call.
+  read(buf: Uint8Array): Op<number> {
     checkBuf("read", buf);
-    try {
-      return yield* this.fd.read(buf);
-    } catch (e) {
-      throw this.opError("read", e);
-    }
+    return this.fd.read(buf, this.#wrap);
   }
 
-  *write(buf: Uint8Array): Op<number> {
+  write(buf: Uint8Array): Op<number> {
     checkBuf("write", buf);
-    try {
-      return yield* this.fd.write(buf);
-    } catch (e) {
-      throw this.opError("write", e);
-    }
+    return this.fd.write(buf, this.#wrap);
   }
 
   *close(): Op<void> {
