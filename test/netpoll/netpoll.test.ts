@@ -52,7 +52,7 @@ import {
   type Shm,
 } from "../../src/netpoll/shm.ts";
 import { abi } from "../../src/runtime/abi/index.ts";
-import { PanicError, go, gosched, run, sleep, wait, type Goroutine, type Op } from "../../src/sched/index.ts";
+import { PanicError, go, gosched, run, sleep, wait, type Op } from "../../src/sched/index.ts";
 import {
   EAGAIN,
   EPIPE,
@@ -89,10 +89,6 @@ function closePd(pd: number, ...fds: number[]): void {
   pollUnblock(pd);
   pollClose(pd);
   for (const fd of fds) closeFd(fd);
-}
-
-function* joinAll(gs: Goroutine<unknown>[]): Op<void> {
-  for (const g of gs) yield* g.join();
 }
 
 /**

@@ -9,12 +9,8 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-import { bindPortEmu } from "../../src/netpoll/eventport_ffi.ts";
-import { pollerKind, stopPoller } from "../../src/netpoll/netpoll.ts";
 import { dial, isClosed, listen, type Conn, type Listener, type TCPConn, type TCPListener } from "../../src/runtime/net.ts";
-import { ipStackCapabilities } from "../../src/runtime/netaddr.ts";
 import { WaitGroup, go, type Op } from "../../src/sched/index.ts";
-import { baseline, checkLeaks, fdTable, startAndWarmUp, type Baseline } from "../support/netpoll-harness.ts";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const BACKENDS = ["epoll", "eventports"] as const;
@@ -23,34 +19,7 @@ export type Backend = (typeof BACKENDS)[number];
 /** What any single wait may take before a test counts it as lost. */
 export const BOUND_MS = 10_000;
 
-/**
- * The hooks of a per-backend block: call inside describe(backend). Starts
- * and warms up the backend's poller before, stops it after, and checks for
- * leaks after each test.
- */
-export function backendHooks(backend: Backend): void {
-  let preStart: Map<number, string>;
-  let base: Baseline;
-  const emu = backend === "eventports" ? bindPortEmu() : null;
-  before(async function () {
-    this.timeout(30_000);
-    assert.equal(pollerKind(), null, "a poller is still running from an earlier block");
-    preStart = fdTable();
-    await startAndWarmUp(backend);
-    ipStackCapabilities();
-    base = baseline();
-    emu?.resetViolations();
-  });
-  after(async function () {
-    this.timeout(10_000);
-    await stopPoller();
-    await checkLeaks({ fds: preStart, pds: 0 });
-  });
-  afterEach(async function () {
-    await checkLeaks(base);
-    if (emu !== null) assert.equal(emu.violations(), 0, "portemu recorded a violation");
-  });
-}
+export { backendHooks } from "../support/netpoll-harness.ts";
 
 export function bounded<C extends Conn>(c: C): C {
   c.setDeadline(performance.now() + BOUND_MS);

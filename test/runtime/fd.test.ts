@@ -18,8 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { bindPortEmu } from "../../src/netpoll/eventport_ffi.ts";
-import { ioWaiters, pollerKind, stopPoller } from "../../src/netpoll/netpoll.ts";
+import { ioWaiters } from "../../src/netpoll/netpoll.ts";
 import { abi } from "../../src/runtime/abi/index.ts";
 import {
   ErrClosed,
@@ -47,7 +46,7 @@ import {
   type Sockaddr,
 } from "../../src/runtime/sockaddr.ts";
 import { go, run, sleep, type Op } from "../../src/sched/index.ts";
-import { baseline, checkLeaks, fdTable, startAndWarmUp, waitUntil, type Baseline } from "../support/netpoll-harness.ts";
+import { backendHooks, waitUntil } from "../support/netpoll-harness.ts";
 
 const S = abi.socket;
 const E = abi.errno;
@@ -165,29 +164,7 @@ function isOpen(fd: number): boolean {
 // ---- the suite, once per backend -----------------------------------------------------------
 
 function suite(backend: "epoll" | "eventports"): void {
-  let preStart: Map<number, string>;
-  let base: Baseline;
-  const emu = backend === "eventports" ? bindPortEmu() : null;
-
-  before(async function () {
-    this.timeout(30_000);
-    assert.equal(pollerKind(), null, "a poller is still running from an earlier block");
-    preStart = fdTable();
-    await startAndWarmUp(backend);
-    base = baseline();
-    emu?.resetViolations();
-  });
-
-  after(async function () {
-    this.timeout(10_000);
-    await stopPoller();
-    await checkLeaks({ fds: preStart, pds: 0 });
-  });
-
-  afterEach(async function () {
-    await checkLeaks(base);
-    if (emu !== null) assert.equal(emu.violations(), 0, `portemu recorded a violation: ${JSON.stringify(emu.lastViolation(), (_, v) => (typeof v === "bigint" ? String(v) : v))}`);
-  });
+  backendHooks(backend);
 
   it("listen, connect and accept by hand: the addresses agree on both sides", async function () {
     await run(function* main() {

@@ -15,8 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { bindPortEmu } from "../../src/netpoll/eventport_ffi.ts";
-import { ioWaiters, pollerKind, stopPoller } from "../../src/netpoll/netpoll.ts";
+import { ioWaiters } from "../../src/netpoll/netpoll.ts";
 import { abi } from "../../src/runtime/abi/index.ts";
 import { closeBlockingPool } from "../../src/runtime/blocking.ts";
 import {
@@ -60,7 +59,7 @@ import {
   withTimeout,
   type Op,
 } from "../../src/sched/index.ts";
-import { baseline, checkLeaks, fdTable, startAndWarmUp, waitUntil, type Baseline } from "../support/netpoll-harness.ts";
+import { backendHooks, fdTable, waitUntil } from "../support/netpoll-harness.ts";
 
 const S = abi.socket;
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -177,30 +176,7 @@ function hasIPv6(): boolean {
 // ---- the suite, once per backend -----------------------------------------------------------
 
 function suite(backend: "epoll" | "eventports"): void {
-  let preStart: Map<number, string>;
-  let base: Baseline;
-  const emu = backend === "eventports" ? bindPortEmu() : null;
-
-  before(async function () {
-    this.timeout(30_000);
-    assert.equal(pollerKind(), null, "a poller is still running from an earlier block");
-    preStart = fdTable();
-    await startAndWarmUp(backend);
-    ipStackCapabilities(); // probes once, with descriptors of its own, before the baseline
-    base = baseline();
-    emu?.resetViolations();
-  });
-
-  after(async function () {
-    this.timeout(10_000);
-    await stopPoller();
-    await checkLeaks({ fds: preStart, pds: 0 });
-  });
-
-  afterEach(async function () {
-    await checkLeaks(base);
-    if (emu !== null) assert.equal(emu.violations(), 0, `portemu recorded a violation`);
-  });
+  backendHooks(backend);
 
   it("listen on port 0, dial, accept: Go's addresses, socket options and defaults", async function () {
     await run(function* main() {

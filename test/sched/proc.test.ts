@@ -8,7 +8,6 @@ import {
   ExitedError,
   PanicError,
   RuntimeError,
-  after,
   chan,
   go,
   goroutineDump,

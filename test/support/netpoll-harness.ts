@@ -18,8 +18,12 @@ import {
   pollUnblock,
   pollWait,
   setDeadline,
+  pollerKind,
   startPoller,
+  stopPoller,
 } from "../../src/netpoll/netpoll.ts";
+import { bindPortEmu } from "../../src/netpoll/eventport_ffi.ts";
+import { ipStackCapabilities } from "../../src/runtime/netaddr.ts";
 import { CTL_INPOLL, type Shm } from "../../src/netpoll/shm.ts";
 import { go, run, schedStats, sleep, type Op } from "../../src/sched/index.ts";
 import { closeFd, setCloseThroughEmulation, socketPair, writeFd } from "./netpoll-fds.ts";
@@ -142,4 +146,39 @@ export async function checkLeaks(base: Baseline): Promise<void> {
   const added = [...now].filter(([fd, l]) => base.fds.get(fd) !== l).map(([fd, l]) => `${fd} ${l}`);
   const gone = [...base.fds].filter(([fd, l]) => now.get(fd) !== l).map(([fd, l]) => `${fd} ${l}`);
   assert.fail(`descriptors leaked or lost: +[${added.join(", ")}] -[${gone.join(", ")}]`);
+}
+
+/**
+ * The hooks of a suite run once per backend (fd, net and reliability
+ * tests): start the poller and warm it up before the suite, stop it after
+ * with every descriptor back; after each test nothing is left parked, open
+ * or scheduled, and the event-port emulation recorded no use after close.
+ * The IP stack is probed once before the baseline (it opens descriptors of
+ * its own the first time).
+ */
+export function backendHooks(backend: BackendKind): void {
+  let preStart: Map<number, string>;
+  let base: Baseline;
+  const emu = backend === "eventports" ? bindPortEmu() : null;
+  before(async function () {
+    this.timeout(30_000);
+    assert.equal(pollerKind(), null, "a poller is still running from an earlier block");
+    preStart = fdTable();
+    await startAndWarmUp(backend);
+    ipStackCapabilities();
+    base = baseline();
+    emu?.resetViolations();
+  });
+  after(async function () {
+    this.timeout(10_000);
+    await stopPoller();
+    await checkLeaks({ fds: preStart, pds: 0 });
+  });
+  afterEach(async function () {
+    await checkLeaks(base);
+    if (emu !== null) {
+      const v = JSON.stringify(emu.lastViolation(), (_, x: unknown) => (typeof x === "bigint" ? String(x) : x));
+      assert.equal(emu.violations(), 0, `portemu recorded a violation: ${v}`);
+    }
+  });
 }
