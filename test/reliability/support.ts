@@ -69,15 +69,7 @@ export function* readFull(c: Conn, n: number): Op<Uint8Array> {
   return out.subarray(0, got);
 }
 
-export function pattern(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
+export { pattern } from "../support/pattern.ts";
 
 /** Echoes until end of stream or an error (recorded in errors), then closes. */
 export function* echo(c: Conn, errors: unknown[] = [], wg: WaitGroup | null = null): Op<void> {

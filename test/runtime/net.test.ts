@@ -60,6 +60,7 @@ import {
   type Op,
 } from "../../src/sched/index.ts";
 import { backendHooks, fdTable, waitUntil } from "../support/netpoll-harness.ts";
+import { pattern } from "../support/pattern.ts";
 
 const S = abi.socket;
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -105,16 +106,6 @@ function* readFull(c: Conn, n: number, chunk = 65536): Op<Uint8Array> {
     got += m;
   }
   return out.subarray(0, got);
-}
-
-function pattern(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
 }
 
 /** Runs op, expecting it to throw; returns what it threw. */
