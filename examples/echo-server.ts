@@ -267,7 +267,7 @@ function* acceptLoop(ln: Listener, s: Server, ended: Chan<void>): Op<void> {
 function* main(cfg: Config): Op<void> {
   const t0 = performance.now();
   // The poller thread boots before the port opens, so that its start-up
-  // (~0.5 s of CPU loading modules) does not compete with the first clients.
+  // (~0.1 s of CPU, more when its code is bundled anew) does not compete with the first clients.
   startPoller(cfg.backend === undefined ? {} : { backend: cfg.backend });
   for (const end = performance.now() + 10_000; !pollerUp() && performance.now() < end; ) yield* sleep(2);
 

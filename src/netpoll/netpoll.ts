@@ -40,6 +40,7 @@ import { fatal, getg, gopark, goready, holdExternal, setPollHook, type PollCount
 import { addTimer, delTimer, RTimer } from "../sched/timer.ts";
 import { backendKind, backendModule, type Backend, type BackendKind, type Mode } from "./backend.ts";
 import { ringDrain } from "./ring.ts";
+import { pollerWorkerScript } from "./worker-bundle.ts";
 import {
   CTL_MODE,
   CTL_UP,
@@ -120,13 +121,9 @@ class Poller {
     this.deadline = new Float64Array(maxPds * 2);
     this.expired = new Uint8Array(maxPds * 2);
     this.timers = new Array<RTimer | null>(maxPds * 2).fill(null);
-    this.worker = new Worker(new URL("./worker-boot.mjs", import.meta.url), {
-      workerData: {
-        entry: new URL("./poller-worker.ts", import.meta.url).href,
-        sab: this.shm.sab,
-        maxPds,
-        handles: this.backend.handles,
-      },
+    this.worker = new Worker(pollerWorkerScript(), {
+      eval: true,
+      workerData: { sab: this.shm.sab, maxPds, handles: this.backend.handles },
     });
     this.worker.on("message", (m: { fault?: string }) => this.fault(`poller thread failed: ${m.fault}`));
     this.worker.on("error", (e) => this.fault(`poller thread failed: ${e.stack ?? e.message}`));
@@ -218,8 +215,8 @@ export function pollerKind(): BackendKind | null {
 }
 
 /**
- * Whether the poller thread has booted (it loads its modules first, ~0.5 s
- * of CPU with tsx). I/O works before that (the idle main thread polls); a
+ * Whether the poller thread has booted (a new thread: ~0.1 s of CPU, more
+ * the first time its code is bundled). I/O works before that (the idle main thread polls); a
  * server may still wait for it so that the boot does not share the CPU with
  * its first clients.
  */

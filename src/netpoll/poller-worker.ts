@@ -14,7 +14,7 @@
 // A main thread that wakes, runs briefly and idles again (one connection,
 // request and answer) finds the worker still polling: no futex wake and
 // wait per message.
-// Boot: the thread loads its modules first (~0.5 s through tsx); until it sets
+// Boot: the thread starts from a bundle of this code (worker-bundle.ts); until it sets
 // CTL_UP, the idle main thread polls the kernel itself every millisecond.
 // Shutdown: main sets MODE_STOP and breaks the poller (eventfd, port_alert);
 // the worker returns from the kernel and leaves the loop. It takes no koffi

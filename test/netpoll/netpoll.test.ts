@@ -12,6 +12,9 @@
 // back to the baseline, the scheduler at rest.
 
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Worker } from "node:worker_threads";
 import koffi from "koffi";
 
@@ -35,6 +38,7 @@ import {
   type PollErr,
 } from "../../src/netpoll/netpoll.ts";
 import { type BackendKind } from "../../src/netpoll/backend.ts";
+import { pollerWorkerScript } from "../../src/netpoll/worker-bundle.ts";
 import { portPollBits as POLL } from "../../src/netpoll/eventport_ffi.ts";
 import {
   CTL_INPOLL,
@@ -838,6 +842,20 @@ describe("netpoll", function () {
         assert.equal(fdTable().size, pre.size);
       });
     }
+    it("the poller thread runs from one bundled script: koffi by absolute path, cached under the OS temporary directory", function () {
+      this.timeout(30000);
+      const a = pollerWorkerScript();
+      assert.equal(pollerWorkerScript(), a);
+      const dir = path.join(tmpdir(), "gort-netpoll");
+      assert.ok(
+        readdirSync(dir).some((f) => f.endsWith(".cjs") && readFileSync(path.join(dir, f), "utf8") === a),
+        "the script is cached in " + dir,
+      );
+      assert.ok(!a.includes('require("koffi")'), "koffi is required by path");
+      assert.match(a, /require\("\/[^"]*koffi[^"]*"\)/);
+      assert.ok(!/import\.meta/.test(a), "no import.meta is left in a CommonJS script");
+    });
+
     for (const backend of ["epoll", "eventports"] as const) {
       it(`${backend}: while the poller thread boots, an idle program still sees I/O (the main thread polls)`, async function () {
         this.timeout(30000);
