@@ -45,9 +45,9 @@
 // middle of an echo by the end of the grace period) are on the stop line.
 //
 // The read buffer adapts, as Netty's AdaptiveRecvByteBufAllocator: it starts
-// at 4 KiB (Go's echo server's size), so an idle connection holds little,
-// and grows fourfold, up to --buf, whenever a read fills it, so large
-// messages take one read(2) each, not one per 4 KiB. It never shrinks.
+// at 2 KiB (Netty's initial size), so an idle connection holds little, and
+// grows fourfold, up to --buf, whenever a read fills it, so large messages
+// soon take one read(2) each. It never shrinks.
 // Otherwise the per-message path allocates nothing: the view written back
 // is kept while the message size stays the same.
 
@@ -92,7 +92,7 @@ flags:
   --backend KIND         poller backend: epoll or eventports (default: NETPOLL_BACKEND, else the OS's)
   --max-conns N          connections open at once; past it, stop accepting until one closes (default 10000; 0: no limit)
   --grace MS             on SIGINT/SIGTERM, how long a connection may finish the echo it is writing (default 5000)
-  --buf BYTES            largest read buffer per connection; it starts at 4096 and grows as reads fill it (default 65536, at most 1048576)
+  --buf BYTES            largest read buffer per connection; it starts at 2048 and grows as reads fill it (default 65536, at most 1048576)
   -h, --help             this text
 
 Logs go to stderr: a line per start, stop and error; the stop line carries the counts.
@@ -123,7 +123,7 @@ function intFlag(name: string, v: string | undefined, def: number, min: number, 
 /** The largest read buffer (--buf): the memory one connection can hold the server to. */
 const MAX_BUF = 1 << 20;
 /** A connection's first read buffer; it grows fourfold, up to --buf, each time a read fills it. */
-const FIRST_BUF = 4096;
+const FIRST_BUF = 2048;
 
 function parseConfig(argv: string[]): Config {
   let values;
