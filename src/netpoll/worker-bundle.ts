@@ -7,7 +7,10 @@
 // thread's code is small and self-contained (poller-worker.ts, the backends,
 // shm, ring, the ABI tables), so it is bundled once with esbuild, which tsx
 // already depends on, and cached in the OS temporary directory under a hash
-// of its sources: a later start reads one file.
+// of its sources: a later start reads one file. The bundling runs in a
+// child process: esbuild's synchronous API keeps a worker thread and the
+// esbuild service alive in the calling process for its later calls, and a
+// program that never bundles anything else should not carry them.
 //
 // Two things a bundle changes, handled here:
 //   - koffi stays outside (it loads its native module from its own folder)
@@ -18,14 +21,13 @@
 //     gets its own file URL. A second user would get the wrong one, so the
 //     bundle is refused if any other input mentions import.meta.
 
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-
-import { buildSync } from "esbuild";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const entry = join(here, "poller-worker.ts");
@@ -44,8 +46,9 @@ function sourceHash(): string {
   return h.digest("hex").slice(0, 16);
 }
 
-function build(koffiPath: string): string {
-  const r = buildSync({
+/** esbuild's buildSync in a child Node process: the bundle and its inputs (relative to `here`). */
+function bundleInChild(esbuildPath: string): { code: string; inputs: string[] } {
+  const options = {
     entryPoints: [entry],
     bundle: true,
     write: false,
@@ -57,8 +60,22 @@ function build(koffiPath: string): string {
     absWorkingDir: here,
     define: { "import.meta.url": JSON.stringify(new URL(`file://${metaUser}`).href) },
     logLevel: "silent",
+  };
+  const script =
+    `const r = require(${JSON.stringify(esbuildPath)}).buildSync(${JSON.stringify(options)});` +
+    `process.stdout.write(JSON.stringify({ code: r.outputFiles[0].text, inputs: Object.keys(r.metafile.inputs) }));`;
+  const out = spawnSync(process.execPath, ["-e", script], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    env: { ...process.env, NODE_OPTIONS: "", ESBUILD_WORKER_THREADS: "0" },
   });
-  for (const input of Object.keys(r.metafile.inputs)) {
+  if (out.status !== 0) throw new Error(`netpoll: bundling the poller thread's code failed: ${out.error?.message ?? out.stderr}`);
+  return JSON.parse(out.stdout) as { code: string; inputs: string[] };
+}
+
+function build(koffiPath: string, esbuildPath: string): string {
+  const r = bundleInChild(esbuildPath);
+  for (const input of r.inputs) {
     const abs = join(here, input);
     if (!sourceDirs.some((d) => !relative(d, abs).startsWith(".."))) {
       throw new Error(`netpoll: the poller thread's code imports ${input}, outside the folders its cache key covers`);
@@ -67,7 +84,7 @@ function build(koffiPath: string): string {
       throw new Error(`netpoll: ${input} uses import.meta, which the poller thread's bundle cannot give it`);
     }
   }
-  const code = r.outputFiles[0]!.text;
+  const code = r.code;
   const bound = code.replaceAll('require("koffi")', `require(${JSON.stringify(koffiPath)})`);
   if (bound === code) throw new Error("netpoll: the poller thread's bundle does not require koffi");
   return bound;
@@ -75,7 +92,8 @@ function build(koffiPath: string): string {
 
 /** The poller thread's script: from the cache, or bundled now (~150 ms, once per change of its sources). */
 export function pollerWorkerScript(): string {
-  const koffiPath = createRequire(import.meta.url).resolve("koffi");
+  const require = createRequire(import.meta.url);
+  const koffiPath = require.resolve("koffi");
   const dir = join(tmpdir(), "gort-netpoll");
   const file = join(dir, `poller-${sourceHash()}-${createHash("sha256").update(koffiPath).digest("hex").slice(0, 8)}.cjs`);
   try {
@@ -83,7 +101,7 @@ export function pollerWorkerScript(): string {
   } catch {
     // not cached yet
   }
-  const script = build(koffiPath);
+  const script = build(koffiPath, require.resolve("esbuild"));
   try {
     mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}`;
