@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 import { dial, isClosed, listen, type Conn, type Listener, type TCPConn, type TCPListener } from "../../src/runtime/net.ts";
 import { WaitGroup, go, type Op } from "../../src/sched/index.ts";
+import { readFull } from "../support/io.ts";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const BACKENDS = ["epoll", "eventports"] as const;
@@ -43,33 +44,7 @@ export function* tcpPair(ln?: TCPListener): Op<[TCPListener, TCPConn, TCPConn]> 
   return [l, client, server];
 }
 
-export function* closeAll(...xs: (Conn | Listener)[]): Op<void> {
-  for (const x of xs) yield* x.close();
-}
-
-/** Runs op, expecting it to throw; returns what it threw. */
-export function* failing(op: Op<unknown>): Op<unknown> {
-  try {
-    yield* op;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("the operation did not fail");
-}
-
-/** Reads exactly n bytes (fewer at end of stream). */
-export function* readFull(c: Conn, n: number): Op<Uint8Array> {
-  const out = new Uint8Array(n);
-  let got = 0;
-  while (got < n) {
-    const m = yield* c.read(out.subarray(got));
-    if (m === 0) break;
-    got += m;
-  }
-  return out.subarray(0, got);
-}
-
-export { pattern } from "../support/pattern.ts";
+export { closeAll, failing, pattern, readFull } from "../support/io.ts";
 
 /** Echoes until end of stream or an error (recorded in errors), then closes. */
 export function* echo(c: Conn, errors: unknown[] = [], wg: WaitGroup | null = null): Op<void> {

@@ -47,7 +47,7 @@ import {
 } from "../../src/runtime/sockaddr.ts";
 import { go, run, sleep, type Op } from "../../src/sched/index.ts";
 import { backendHooks, waitUntil } from "../support/netpoll-harness.ts";
-import { pattern } from "../support/pattern.ts";
+import { closeAll, failing, pattern, readFull } from "../support/io.ts";
 
 const S = abi.socket;
 const E = abi.errno;
@@ -120,32 +120,6 @@ function* tcpPair(): Op<[FD, FD, FD]> {
   const client = yield* dial(inet4("127.0.0.1", portOf(ln)));
   const server = yield* acc.join();
   return [ln, client, server];
-}
-
-function* closeAll(...fds: FD[]): Op<void> {
-  for (const fd of fds) yield* fd.close();
-}
-
-/** Reads exactly n bytes (or to EOF) into a fresh buffer. */
-function* readFull(fd: FD, n: number, chunk = 65536): Op<Uint8Array> {
-  const out = new Uint8Array(n);
-  let got = 0;
-  while (got < n) {
-    const m = yield* fd.read(out.subarray(got, Math.min(n, got + chunk)));
-    if (m === 0) break;
-    got += m;
-  }
-  return out.subarray(0, got);
-}
-
-/** Runs op, expecting it to throw; returns what it threw. */
-function* failing(op: Op<unknown>): Op<unknown> {
-  try {
-    yield* op;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("the operation did not fail");
 }
 
 function isOpen(fd: number): boolean {

@@ -60,7 +60,7 @@ import {
   type Op,
 } from "../../src/sched/index.ts";
 import { backendHooks, fdTable, waitUntil } from "../support/netpoll-harness.ts";
-import { pattern } from "../support/pattern.ts";
+import { closeAll, failing, pattern, readFull } from "../support/io.ts";
 
 const S = abi.socket;
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -90,32 +90,6 @@ function* tcpPair(): Op<[TCPListener, TCPConn, TCPConn]> {
   const client = bounded(yield* dial("tcp", ln.addr.toString()));
   const server = yield* acc.join();
   return [ln, client, server];
-}
-
-function* closeAll(...xs: (Conn | Listener)[]): Op<void> {
-  for (const x of xs) yield* x.close();
-}
-
-/** Reads exactly n bytes (fewer at end of stream) into a fresh buffer. */
-function* readFull(c: Conn, n: number, chunk = 65536): Op<Uint8Array> {
-  const out = new Uint8Array(n);
-  let got = 0;
-  while (got < n) {
-    const m = yield* c.read(out.subarray(got, Math.min(n, got + chunk)));
-    if (m === 0) break;
-    got += m;
-  }
-  return out.subarray(0, got);
-}
-
-/** Runs op, expecting it to throw; returns what it threw. */
-function* failing(op: Op<unknown>): Op<unknown> {
-  try {
-    yield* op;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("the operation did not fail");
 }
 
 function throws(f: () => unknown): unknown {
