@@ -467,9 +467,60 @@ export interface ListenOptions {
   backlog?: number;
 }
 
+/** What TCP and unix listeners share (Go's netFD under TCPListener and UnixListener). */
+abstract class SocketListener implements Listener {
+  protected readonly fd: FD;
+  abstract readonly net: string;
+  abstract readonly addr: Addr;
+
+  protected constructor(fd: FD) {
+    this.fd = fd;
+  }
+
+  abstract accept(): Op<Conn>;
+
+  /** accept(2) and FD.open of the new descriptor; errors as Go's accept OpErrors. */
+  protected *acceptFD(): Op<[FD, Sockaddr | null]> {
+    let s: number;
+    let peer: Sockaddr | null;
+    try {
+      [s, peer] = yield* this.fd.accept();
+    } catch (e) {
+      throw this.opError("accept", e);
+    }
+    try {
+      return [FD.open(s), peer];
+    } catch (e) {
+      libc.close(s); // the poller refused it: the number is ours to close
+      throw this.opError("accept", e);
+    }
+  }
+
+  protected opError(op: string, e: unknown): OpError {
+    return new OpError(op, this.net, null, this.addr, asError(e));
+  }
+
+  *close(): Op<void> {
+    try {
+      yield* this.fd.close();
+    } catch (e) {
+      throw this.opError("close", e);
+    }
+  }
+
+  /** A deadline for accept (Go's SetDeadline of a listener). */
+  setDeadline(at: Deadline): void {
+    const t = monotonicDeadline(at);
+    try {
+      this.fd.setDeadline(t);
+    } catch (e) {
+      throw this.opError("set", e);
+    }
+  }
+}
+
 /** A TCP listener (Go's net.TCPListener). */
-export class TCPListener implements Listener {
-  readonly #fd: FD;
+export class TCPListener extends SocketListener {
   readonly net: TCPNetwork;
   readonly addr: TCPAddr;
   readonly #keepAlive: number;
@@ -478,7 +529,7 @@ export class TCPListener implements Listener {
 
   /** @internal Made by listen. */
   constructor(fd: FD, net: TCPNetwork, addr: TCPAddr, keepAlive: number) {
-    this.#fd = fd;
+    super(fd);
     this.net = net;
     this.addr = addr;
     this.#keepAlive = keepAlive;
@@ -487,14 +538,7 @@ export class TCPListener implements Listener {
   }
 
   *accept(): Op<TCPConn> {
-    let s: number;
-    let peer: Sockaddr | null;
-    try {
-      [s, peer] = yield* this.#fd.accept();
-    } catch (e) {
-      throw new OpError("accept", this.net, null, this.addr, asError(e));
-    }
-    const fd = openAccepted(s, this.net, this.addr);
+    const [fd, peer] = yield* this.acceptFD();
     let local = this.#fixedLocal;
     if (local === null) {
       const sa = fd.localAddr();
@@ -505,53 +549,27 @@ export class TCPListener implements Listener {
     tcpDefaults(c, this.#keepAlive);
     return c;
   }
-
-  *close(): Op<void> {
-    try {
-      yield* this.#fd.close();
-    } catch (e) {
-      throw new OpError("close", this.net, null, this.addr, asError(e));
-    }
-  }
-
-  /** A deadline for accept (Go's TCPListener.SetDeadline). */
-  setDeadline(at: Deadline): void {
-    const t = monotonicDeadline(at);
-    try {
-      this.#fd.setDeadline(t);
-    } catch (e) {
-      throw new OpError("set", this.net, null, this.addr, asError(e));
-    }
-  }
 }
 
 /** A unix stream listener (Go's net.UnixListener). Close removes the socket file it created. */
-export class UnixListener implements Listener {
-  readonly #fd: FD;
+export class UnixListener extends SocketListener {
   readonly net = "unix";
   readonly addr: UnixAddr;
   #unlink: boolean;
 
   /** @internal Made by listen. */
   constructor(fd: FD, addr: UnixAddr) {
-    this.#fd = fd;
+    super(fd);
     this.addr = addr;
     this.#unlink = addr.name !== "" && !addr.name.startsWith("@");
   }
 
   *accept(): Op<UnixConn> {
-    let s: number;
-    let peer: Sockaddr | null;
-    try {
-      [s, peer] = yield* this.#fd.accept();
-    } catch (e) {
-      throw new OpError("accept", this.net, null, this.addr, asError(e));
-    }
-    const fd = openAccepted(s, this.net, this.addr);
+    const [fd, peer] = yield* this.acceptFD();
     return new UnixConn(fd, this.net, this.addr, new UnixAddr(peer !== null && peer.family === "unix" ? peer.path : ""));
   }
 
-  *close(): Op<void> {
+  override *close(): Op<void> {
     if (this.#unlink) {
       // Before close, as Go does: once closed, another process may bind the path.
       this.#unlink = false;
@@ -561,32 +579,10 @@ export class UnixListener implements Listener {
         // already gone
       }
     }
-    try {
-      yield* this.#fd.close();
-    } catch (e) {
-      throw new OpError("close", this.net, null, this.addr, asError(e));
-    }
-  }
-
-  setDeadline(at: Deadline): void {
-    const t = monotonicDeadline(at);
-    try {
-      this.#fd.setDeadline(t);
-    } catch (e) {
-      throw new OpError("set", this.net, null, this.addr, asError(e));
-    }
+    yield* super.close();
   }
 }
 
-/** FD.open for an accepted descriptor; if the poller refuses it, the number is closed and accept fails. */
-function openAccepted(s: number, net: string, laddr: Addr): FD {
-  try {
-    return FD.open(s);
-  } catch (e) {
-    libc.close(s);
-    throw new OpError("accept", net, null, laddr, asError(e));
-  }
-}
 
 let backlogMax = 0;
 
