@@ -150,7 +150,7 @@ function suite(backend: Backend): void {
         assert.equal(isTimeout(e), false);
         // The same process keeps serving.
         const [, c2, s2] = yield* tcpPair(ln);
-        const ee = go(echo, s2);
+        const ee = go(echo, s2, []);
         yield* roundTrip(c2, pattern(10_000, 3));
         yield* c2.close();
         yield* ee.join();

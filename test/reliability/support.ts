@@ -9,77 +9,18 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-import { dial, isClosed, listen, type Conn, type Listener, type TCPConn, type TCPListener } from "../../src/runtime/net.ts";
-import { WaitGroup, go, type Op } from "../../src/sched/index.ts";
+import { type Conn } from "../../src/runtime/net.ts";
+import { type Op } from "../../src/sched/index.ts";
 import { readFull } from "../support/io.ts";
+import { BOUND_MS } from "../support/net.ts";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const BACKENDS = ["epoll", "eventports"] as const;
 export type Backend = (typeof BACKENDS)[number];
 
-/** What any single wait may take before a test counts it as lost. */
-export const BOUND_MS = 10_000;
-
 export { backendHooks } from "../support/netpoll-harness.ts";
-
-export function bounded<C extends Conn>(c: C): C {
-  c.setDeadline(performance.now() + BOUND_MS);
-  return c;
-}
-
-export function* listenTCP(): Op<TCPListener> {
-  const ln = yield* listen("tcp4", "127.0.0.1:0");
-  ln.setDeadline(performance.now() + BOUND_MS);
-  return ln;
-}
-
-/** A listener and a connected pair through it: [listener, client, server]. */
-export function* tcpPair(ln?: TCPListener): Op<[TCPListener, TCPConn, TCPConn]> {
-  const l = ln ?? (yield* listenTCP());
-  const acc = go(function* acceptor() {
-    return bounded(yield* l.accept());
-  });
-  const client = bounded(yield* dial("tcp4", l.addr.toString()));
-  const server = yield* acc.join();
-  return [l, client, server];
-}
-
 export { closeAll, failing, pattern, readFull } from "../support/io.ts";
-
-/** Echoes until end of stream or an error (recorded in errors), then closes. */
-export function* echo(c: Conn, errors: unknown[] = [], wg: WaitGroup | null = null): Op<void> {
-  const buf = new Uint8Array(16384);
-  try {
-    for (;;) {
-      const n = yield* c.read(buf);
-      if (n === 0) break;
-      yield* c.write(buf.subarray(0, n));
-    }
-  } catch (e) {
-    errors.push(e);
-  } finally {
-    yield* c.close();
-    wg?.done();
-  }
-}
-
-/** Accepts and echoes until the listener is closed; evaluates to the connections served. */
-export function* echoServer(ln: Listener, errors: unknown[] = []): Op<number> {
-  const wg = new WaitGroup();
-  let n = 0;
-  try {
-    for (;;) {
-      const c = bounded(yield* ln.accept());
-      n++;
-      wg.add(1);
-      go(echo, c, errors, wg);
-    }
-  } catch (e) {
-    if (!isClosed(e)) throw e;
-  }
-  yield* wg.wait();
-  return n;
-}
+export { BOUND_MS, bounded, echo, echoServer, listenTCP, tcpPair } from "../support/net.ts";
 
 /** One round trip of msg on c, checked. */
 export function* roundTrip(c: Conn, msg: Uint8Array): Op<void> {

@@ -30,7 +30,6 @@ import {
   SyscallError,
   TCPAddr,
   TCPConn,
-  TCPListener,
   UnixAddr,
   UnixConn,
   UnknownNetworkError,
@@ -44,7 +43,6 @@ import {
   limitListener,
   listen,
   type Conn,
-  type Listener,
 } from "../../src/runtime/net.ts";
 import { ipStackCapabilities } from "../../src/runtime/netaddr.ts";
 import {
@@ -61,36 +59,12 @@ import {
 } from "../../src/sched/index.ts";
 import { backendHooks, fdTable, waitUntil } from "../support/netpoll-harness.ts";
 import { closeAll, failing, pattern, readFull } from "../support/io.ts";
+import { BOUND_MS, bounded, echoServer, listenTCP, tcpPair } from "../support/net.ts";
 
 const S = abi.socket;
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-/** What any single wait may take before the test counts it as lost. */
-const BOUND_MS = 10_000;
-
 // ---- helpers -----------------------------------------------------------------------------
-
-function bounded<C extends Conn>(c: C): C {
-  c.setDeadline(performance.now() + BOUND_MS);
-  return c;
-}
-
-function* listenTCP(): Op<TCPListener> {
-  const ln = yield* listen("tcp4", "127.0.0.1:0");
-  ln.setDeadline(performance.now() + BOUND_MS);
-  return ln;
-}
-
-/** A listener and a connected pair through it: [listener, client, server]. */
-function* tcpPair(): Op<[TCPListener, TCPConn, TCPConn]> {
-  const ln = yield* listenTCP();
-  const acc = go(function* acceptor() {
-    return bounded(yield* ln.accept());
-  });
-  const client = bounded(yield* dial("tcp", ln.addr.toString()));
-  const server = yield* acc.join();
-  return [ln, client, server];
-}
 
 function throws(f: () => unknown): unknown {
   try {
@@ -99,39 +73,6 @@ function throws(f: () => unknown): unknown {
     return e;
   }
   assert.fail("did not throw");
-}
-
-/** An echo handler for a server side: until end of stream, then close. */
-function* echo(c: Conn, wg: WaitGroup | null = null): Op<void> {
-  const buf = new Uint8Array(65536);
-  try {
-    for (;;) {
-      const n = yield* c.read(buf);
-      if (n === 0) break;
-      yield* c.write(buf.subarray(0, n));
-    }
-  } finally {
-    yield* c.close();
-    wg?.done();
-  }
-}
-
-/** Accepts and echoes until the listener is closed; returns the number of connections served. */
-function* echoServer(ln: Listener): Op<number> {
-  const wg = new WaitGroup();
-  let n = 0;
-  try {
-    for (;;) {
-      const c = bounded(yield* ln.accept());
-      n++;
-      wg.add(1);
-      go(echo, c, wg);
-    }
-  } catch (e) {
-    if (!isClosed(e)) throw e;
-  }
-  yield* wg.wait();
-  return n;
 }
 
 function hasIPv6(): boolean {
@@ -264,7 +205,7 @@ function suite(backend: "epoll" | "eventports"): void {
 
   it("half-close: closeWrite, the peer reads end of stream and can still write back; closeRead", async function () {
     await run(function* main() {
-      const [ln, client, server] = yield* tcpPair();
+      const [ln, client, server] = yield* tcpPair(undefined, "tcp");
       yield* client.write(Uint8Array.of(1, 2, 3));
       client.closeWrite();
       assert.deepEqual([...(yield* readFull(server, 10))], [1, 2, 3], "the data, then end of stream");
@@ -286,7 +227,7 @@ function suite(backend: "epoll" | "eventports"): void {
 
   it("a peer that resets (SO_LINGER 0, then close): read fails with ECONNRESET in an OpError", async function () {
     await run(function* main() {
-      const [ln, client, server] = yield* tcpPair();
+      const [ln, client, server] = yield* tcpPair(undefined, "tcp");
       client.setLinger(0);
       yield* client.close();
       const e = yield* failing(server.read(new Uint8Array(8)));
@@ -321,7 +262,7 @@ function suite(backend: "epoll" | "eventports"): void {
 
   it("a read deadline: OpError with isTimeout, at once while expired, and the connection works once it moves", async function () {
     await run(function* main() {
-      const [ln, client, server] = yield* tcpPair();
+      const [ln, client, server] = yield* tcpPair(undefined, "tcp");
       const buf = new Uint8Array(4);
       let t = performance.now();
       server.setReadDeadline(t + 30);
@@ -361,7 +302,7 @@ function suite(backend: "epoll" | "eventports"): void {
 
   it("close from another goroutine wakes a blocked read and a blocked accept with ErrClosed", async function () {
     await run(function* main() {
-      const [ln, client, server] = yield* tcpPair();
+      const [ln, client, server] = yield* tcpPair(undefined, "tcp");
       const r = go(function* reader() {
         return yield* failing(server.read(new Uint8Array(8)));
       });
@@ -532,7 +473,7 @@ function suite(backend: "epoll" | "eventports"): void {
 
   it("a write to a peer that went away fails (EPIPE or ECONNRESET) in an OpError", async function () {
     await run(function* main() {
-      const [ln, client, server] = yield* tcpPair();
+      const [ln, client, server] = yield* tcpPair(undefined, "tcp");
       yield* server.close();
       let err: unknown = null;
       for (let i = 0; i < 200 && err === null; i++) {
