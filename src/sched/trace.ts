@@ -16,13 +16,16 @@
 //
 // Cost. proc.ts, timer.ts and netpoll.ts call the hooks only while a tracer
 // is installed: off, each hook is one `tracer !== null` check, and a
-// goroutine switch has one. On, a record is two int32 stores into a
+// goroutine switch has one. On, a record is three int32 stores into a
 // preallocated ring (plus a float64 time for the few records that carry
 // one, and a name for go() and timer fires); formatting happens at stop. A
 // run of a goroutine is one record, written when it stops (with its wait
 // reason as a small code): it started when the last record before it that
 // is not its own was written. A ready or go() made by a goroutine is a record
-// without the maker: the maker is the goroutine whose run ends next.
+// without the maker: the maker is the goroutine whose run ends next. The
+// last goroutine a run readied rides in that run's record (its third word)
+// instead of a record of its own: a channel hand-off costs one record, not
+// two; the formatter unfolds it back into a ready just before the run's end.
 //
 // Time. performance.now() costs ~60 ns here, a third of a channel ping-pong,
 // so records do not read it. Exact times: slice starts and ends and the
@@ -44,9 +47,10 @@ import { setFireHook, type RTimer } from "./timer.ts";
 
 // ---- records ------------------------------------------------------------------------
 
-// A record is two int32 words: w0 = kind | flags | arg << 16, w1 = a goroutine
-// id (or a count). A record with HAS_TIME has its time in times[k]; objs[k]
-// holds the name of a created goroutine or fired timer callback.
+// A record is three int32 words: w0 = kind | flags | arg << 16, w1 = a
+// goroutine id (or a count); in a K_RAN record, w2 = the goroutine its run
+// readied last (0: none), unused in the others. A record with HAS_TIME has its time in times[k];
+// objs[k] holds the name of a created goroutine or fired timer callback.
 const K_TRACE_START = 1; // w1: the running goroutine (0: none)
 const K_TRACE_STOP = 2; // w1: the running goroutine (0: none)
 const K_SLICE_START = 3;
@@ -85,12 +89,22 @@ const DEFAULT_MAX_RECORDS = 1 << 17;
  */
 class Recorder implements SchedTracer, PollTracer {
   cap = 0;
+  /** Three words per record (see K_*): one array, so that a record costs one bounds check. */
   i32 = new Int32Array(0);
   times = new Float64Array(0);
   /** Per record: the name of a created goroutine or of a fired timer's callback. */
   objs: unknown[] = [];
-  /** Next slot, and how many times the ring wrapped. */
-  w = 0;
+  /** Records written since the trace started; the next goes to slot `n & mask`. */
+  n = 0;
+  /** cap - 1 (cap is a power of two). */
+  mask = 0;
+  /**
+   * The goroutine the running goroutine readied last, not yet recorded: it
+   * goes into the run's K_RAN record. Invariant: 0 outside a run; any other
+   * record written during the run first writes it out (flushReady), so the
+   * records keep their order.
+   */
+  pend = 0;
   wraps = 0;
   /** Inside the schedule loop: records there are timed by the stride; outside, each reads the clock. */
   inSlice = false;
@@ -116,7 +130,8 @@ class Recorder implements SchedTracer, PollTracer {
   alloc(n: number): void {
     if (n === this.cap) return;
     this.cap = n;
-    this.i32 = new Int32Array(n * 2);
+    this.mask = n - 1;
+    this.i32 = new Int32Array(n * 3);
     this.times = new Float64Array(n);
     // Pushed, not new Array(n): a large `new Array(n)` is a dictionary, and stores to it are slow.
     const objs: unknown[] = [];
@@ -125,12 +140,7 @@ class Recorder implements SchedTracer, PollTracer {
   }
 
   slot(): number {
-    const k = this.w;
-    if (++this.w === this.cap) {
-      this.w = 0;
-      this.wraps++;
-    }
-    return k;
+    return this.n++ & this.mask;
   }
 
   /**
@@ -169,15 +179,24 @@ class Recorder implements SchedTracer, PollTracer {
     return c;
   }
 
-  put(w0: number, w1: number, obj: unknown, t: number | null): void {
+  /** Writes the pending ready of the running goroutine as a record of its own (another record follows it). */
+  flushReady(): void {
     const k = this.slot();
-    this.i32[2 * k + 1] = w1;
+    this.i32[3 * k] = K_READY;
+    this.i32[3 * k + 1] = this.pend;
+    this.pend = 0;
+  }
+
+  put(w0: number, w1: number, obj: unknown, t: number | null): void {
+    if (this.pend !== 0) this.flushReady();
+    const k = this.slot();
+    this.i32[3 * k + 1] = w1;
     this.objs[k] = obj;
     if (t !== null) {
-      this.i32[2 * k] = w0 | HAS_TIME;
+      this.i32[3 * k] = w0 | HAS_TIME;
       this.times[k] = t;
     } else {
-      this.i32[2 * k] = w0;
+      this.i32[3 * k] = w0;
     }
   }
 
@@ -187,24 +206,21 @@ class Recorder implements SchedTracer, PollTracer {
   }
 
   create(g: G, parent: G | null): void {
+    if (this.pend !== 0) this.flushReady();
     const k = this.slot();
     const i32 = this.i32;
-    i32[2 * k + 1] = g.id;
+    i32[3 * k + 1] = g.id;
     this.objs[k] = g.name;
-    if (parent !== null) i32[2 * k] = K_CREATE;
-    else if (this.inSlice) i32[2 * k] = K_CREATE | EXT;
+    if (parent !== null) i32[3 * k] = K_CREATE;
+    else if (this.inSlice) i32[3 * k] = K_CREATE | EXT;
     else {
-      i32[2 * k] = K_CREATE | EXT | HAS_TIME;
+      i32[3 * k] = K_CREATE | EXT | HAS_TIME;
       this.times[k] = performance.now();
     }
   }
 
   ran(g: G): void {
-    const k = this.w;
-    if (++this.w === this.cap) {
-      this.w = 0;
-      this.wraps++;
-    }
+    const k = this.n++ & this.mask;
     const st = g.status;
     // g.returned read on every run (it is true only once dead): a property read
     // behind a rarely taken branch would deoptimize the schedule loop at every
@@ -215,29 +231,34 @@ class Recorder implements SchedTracer, PollTracer {
       w0 |= (r === this.r0 ? this.c0 : this.code(r)) << 16;
     }
     const i32 = this.i32;
-    i32[2 * k + 1] = g.id;
-    if (this.stamping && --this.strideLeft === 0) {
-      const t = performance.now();
-      this.adapt(t, this.stride);
-      i32[2 * k] = w0 | HAS_TIME;
-      this.times[k] = t;
-    } else {
-      i32[2 * k] = w0;
-    }
+    i32[3 * k + 1] = g.id;
+    i32[3 * k + 2] = this.pend;
+    this.pend = 0;
+    if (this.stamping && --this.strideLeft === 0) this.stamp(k, w0);
+    else i32[3 * k] = w0;
+  }
+
+  /** Times run record k from the clock (every `stride`-th run, when runs are long). */
+  stamp(k: number, w0: number): void {
+    const t = performance.now();
+    this.adapt(t, this.stride);
+    this.i32[3 * k] = w0 | HAS_TIME;
+    this.times[k] = t;
   }
 
   ready(g: G, by: G | null): void {
-    const k = this.w;
-    if (++this.w === this.cap) {
-      this.w = 0;
-      this.wraps++;
+    if (by !== null) {
+      // Folded into the run's record unless the run readies another one after it.
+      if (this.pend !== 0) this.flushReady();
+      this.pend = g.id;
+      return;
     }
+    const k = this.slot();
     const i32 = this.i32;
-    i32[2 * k + 1] = g.id;
-    if (by !== null) i32[2 * k] = K_READY;
-    else if (this.inSlice) i32[2 * k] = K_READY | EXT;
+    i32[3 * k + 1] = g.id;
+    if (this.inSlice) i32[3 * k] = K_READY | EXT;
     else {
-      i32[2 * k] = K_READY | EXT | HAS_TIME;
+      i32[3 * k] = K_READY | EXT | HAS_TIME;
       this.times[k] = performance.now();
     }
   }
@@ -331,8 +352,8 @@ export function startTrace(path: string | null = null, opts: TraceOptions = {}):
   const max = opts.maxRecords ?? DEFAULT_MAX_RECORDS;
   if (!(max >= 16) || !Number.isFinite(max)) throw new RangeError("startTrace: maxRecords must be a number ≥ 16");
   rec.alloc(2 ** Math.ceil(Math.log2(max)));
-  rec.w = 0;
-  rec.wraps = 0;
+  rec.n = 0;
+  rec.pend = 0;
   outPath = path;
   rec.clockNs = measureClock();
   const cur = currentG();
@@ -365,7 +386,7 @@ export function stopTrace(): TraceResult | null {
   snapshotLive(false);
   const path = outPath;
   outPath = null;
-  const total = rec.wraps * rec.cap + rec.w;
+  const total = rec.n;
   let events = 0;
   let trace: ChromeTrace | null = null;
   let other: Record<string, unknown>;
@@ -447,15 +468,58 @@ function us(ns: number): number {
   return ns / 1000;
 }
 
+/** The kept records in order, with every ready folded into a run's record unfolded into a record of its own. */
+interface Records {
+  n: number;
+  w0: Int32Array;
+  w1: Int32Array;
+  times: Float64Array;
+  objs: unknown[];
+  /** 1 for a record unfolded from a K_RAN record's third word. */
+  unfolded: Uint8Array;
+}
+
+/** Reads the ring oldest first (its `kept` records), unfolding each folded ready just before its run's record. */
+function unfold(kept: number, first: number): Records {
+  const { cap, i32, times, objs } = rec;
+  const mask = cap - 1;
+  let n = kept;
+  for (let j = 0; j < kept; j++) {
+    const r = (first + j) & mask;
+    if ((i32[3 * r]! & KIND) === K_RAN && i32[3 * r + 2] !== 0) n++;
+  }
+  const out: Records = {
+    n,
+    w0: new Int32Array(n),
+    w1: new Int32Array(n),
+    times: new Float64Array(n),
+    objs: new Array<unknown>(n).fill(null),
+    unfolded: new Uint8Array(n),
+  };
+  let o = 0;
+  for (let j = 0; j < kept; j++) {
+    const r = (first + j) & mask;
+    const w0 = i32[3 * r]!;
+    if ((w0 & KIND) === K_RAN && i32[3 * r + 2] !== 0) {
+      out.w0[o] = K_READY;
+      out.w1[o] = i32[3 * r + 2]!;
+      out.unfolded[o++] = 1;
+    }
+    out.w0[o] = w0;
+    out.w1[o] = i32[3 * r + 1]!;
+    out.times[o] = times[r]!;
+    out.objs[o++] = objs[r];
+  }
+  return out;
+}
+
 /** Emits every trace event of the recorded ring; returns otherData. */
 function format(emit: (e: Record<string, unknown>) => void, total: number): Record<string, unknown> {
-  const { cap, i32, times, objs, reasons } = rec;
-  const n = Math.min(total, cap);
-  const first = total > cap ? rec.w : 0;
-  const mask = cap - 1;
-  const at = (j: number): number => (first + j) & mask;
-  const w0Of = (j: number): number => i32[2 * at(j)]!;
-  const w1Of = (j: number): number => i32[2 * at(j) + 1]!;
+  const { cap, reasons } = rec;
+  const kept = Math.min(total, cap);
+  const { n, w0: w0s, w1: w1s, times, objs, unfolded } = unfold(kept, total > cap ? total & rec.mask : 0);
+  const w0Of = (j: number): number => w0s[j]!;
+  const w1Of = (j: number): number => w1s[j]!;
   const ownRecord = (w0: number): boolean => ((w0 & KIND) === K_READY || (w0 & KIND) === K_CREATE) && (w0 & EXT) === 0;
 
   // Who made each ready and go record: the goroutine whose run ends next.
@@ -485,13 +549,13 @@ function format(emit: (e: Record<string, unknown>) => void, total: number): Reco
     const wt = kind === K_RAN || (kind === K_TRACE_STOP && w1Of(j) !== 0) ? 1 : ownRecord(w0) ? 0.5 : 0.05;
     cum[j] = cum[j - 1]! + wt;
     if ((w0 & HAS_TIME) === 0) continue;
-    const ta = times[at(ja)]!;
-    const tb = times[at(j)]!;
+    const ta = times[ja]!;
+    const tb = times[j]!;
     const span = cum[j]! - cum[ja]!;
     for (let m = ja; m <= j; m++) ns[m] = (ta + ((tb - ta) * (cum[m]! - cum[ja]!)) / span - startT) * 1e6;
     ja = j;
   }
-  if (j0 < n) ns[j0] = (times[at(j0)]! - startT) * 1e6;
+  if (j0 < n) ns[j0] = (times[j0]! - startT) * 1e6;
   for (let j = j0; j < n; j++) {
     let v = Math.round(ns[j]!);
     if (j > j0 && v < ns[j - 1]! + MIN_GAP_NS) v = ns[j - 1]! + MIN_GAP_NS;
@@ -573,11 +637,10 @@ function format(emit: (e: Record<string, unknown>) => void, total: number): Reco
   const runStart = (): number => after(lastBoundary);
 
   for (let j = j0; j < n; j++) {
-    const r = at(j);
-    const w0 = i32[2 * r]!;
+    const w0 = w0s[j]!;
     const kind = w0 & KIND;
     const ext = (w0 & EXT) !== 0;
-    const w1 = i32[2 * r + 1]!;
+    const w1 = w1s[j]!;
     const gid = w1 >>> 0;
     const t = ns[j]!;
     if (dropAt >= 0) {
@@ -607,7 +670,7 @@ function format(emit: (e: Record<string, unknown>) => void, total: number): Reco
         sliceStart = -1;
         break;
       case K_CREATE:
-        info(gid).name = String(objs[r]);
+        info(gid).name = String(objs[j]);
         wake(j, gid, by[j]!, ext, "created");
         break;
       case K_READY:
@@ -636,7 +699,7 @@ function format(emit: (e: Record<string, unknown>) => void, total: number): Reco
         break;
       }
       case K_TIMER:
-        openSource(TIMERS_TID, `timer: ${String(objs[r])}`, j, { callback: String(objs[r]), late_us: w1 });
+        openSource(TIMERS_TID, `timer: ${String(objs[j])}`, j, { callback: String(objs[j]), late_us: w1 });
         break;
       case K_IO_READY:
         openSource(POLLER_TID, "I/O ready", j, { pd: w0 >>> 16, mode: ((w0 >> 13) & 3) === 1 ? "read" : "write", goroutine: label(gid) });
@@ -681,15 +744,16 @@ function format(emit: (e: Record<string, unknown>) => void, total: number): Reco
     emit({ ph: "M", name: "thread_sort_index", pid: PID, tid, args: { sort_index: order } });
   }
   // Records that fell off the ring, and those before the first clock reading kept (no time to give them).
-  const dropped = total - n + j0;
+  let dropped = total - kept;
+  for (let j = 0; j < j0; j++) dropped += 1 - unfolded[j]!;
   if (dropped > 0) {
-    emit({ ph: "i", s: "g", name: "trace truncated", pid: PID, tid: SCHED_TID, ts: us(n > j0 ? ns[j0]! : 0), args: { droppedRecords: dropped, keptRecords: n - j0 } });
+    emit({ ph: "i", s: "g", name: "trace truncated", pid: PID, tid: SCHED_TID, ts: us(n > j0 ? ns[j0]! : 0), args: { droppedRecords: dropped, keptRecords: total - dropped } });
   }
   return {
     producer: "gort",
     version: 1,
     records: total,
-    keptRecords: n - j0,
+    keptRecords: total - dropped,
     droppedRecords: dropped,
     truncated: dropped > 0,
     note:

@@ -240,6 +240,38 @@ describe("sched: execution trace", function () {
     for (const e of all) assert.ok(sched.some((s) => s.ts! <= e.ts! && e.ts! + e.dur! <= s.ts! + s.dur!), `run outside a slice: ${JSON.stringify(e)}`);
   });
 
+  it("a run that readies three goroutines and starts one between: each ready by it, in order, inside that run", async function () {
+    startTrace(null);
+    await run(function* main(): Op<void> {
+      const cs = [chan<number>(1), chan<number>(1), chan<number>(1)];
+      const names = ["w0", "w1", "w2"];
+      for (let i = 0; i < 3; i++) {
+        const c = cs[i]!;
+        const f = function* (): Op<void> {
+          yield* c.recv();
+        };
+        Object.defineProperty(f, "name", { value: names[i] });
+        go(f);
+      }
+      yield* sleep(1); // every waiter parks in recv
+      yield* cs[0]!.send(0);
+      go(function* spawned(): Op<void> {});
+      yield* cs[1]!.send(1);
+      yield* cs[2]!.send(2);
+      yield* sleep(1);
+    });
+    const p = validate(stopTrace()!.trace!);
+    const main = gidOf(p, "main");
+    const ws = ["w0", "w1", "w2"].map((n) => gidOf(p, n));
+    const readies = ws.map((g) => p.instants(g, "ready"));
+    for (const r of readies) assert.deepEqual(r.map((e) => e.args!.by), [`goroutine ${main} (main)`]);
+    const created = p.instants(gidOf(p, "spawned"), "created")[0]!;
+    const ts = [readies[0]![0]!.ts!, created.ts!, readies[1]![0]!.ts!, readies[2]![0]!.ts!];
+    for (let i = 1; i < ts.length; i++) assert.ok(ts[i - 1]! < ts[i]!, `out of order: ${ts.join(" ")}`);
+    const run_ = p.runs(main).find((e) => e.ts! <= ts[0]! && ts[3]! <= e.ts! + e.dur!);
+    assert.ok(run_ !== undefined, "the readies are not inside one run of main");
+  });
+
   it("times long runs from the clock: a goroutine that computes 3 ms per run shows 3 ms runs", async function () {
     startTrace(null);
     await run(function* main(): Op<void> {
