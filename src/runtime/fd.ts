@@ -48,7 +48,7 @@
 //     process exits): their references are never dropped, so the descriptor
 //     is not closed. Close FDs before main returns.
 
-import { PARK, type Op } from "../sched/g.ts";
+import { PARK, type Op, type Yield } from "../sched/g.ts";
 import { Sema } from "../sched/sema.ts";
 import {
   ERR_CLOSING,
@@ -106,6 +106,84 @@ export interface ErrorWrap {
   opError(op: "read" | "write", e: unknown): Error;
 }
 
+// IoOp states. ST_LOCK: taking the fdMutex (waiting in `inner` if it was
+// busy); ST_IO and ST_WAIT hold the lock (ST_WAIT: parked in pollWait).
+const ST_IDLE = 0;
+const ST_START = 1;
+const ST_LOCK = 2;
+const ST_IO = 3;
+const ST_WAIT = 4;
+type IoState = typeof ST_IDLE | typeof ST_START | typeof ST_LOCK | typeof ST_IO | typeof ST_WAIT;
+
+const PARKED: IteratorYieldResult<Yield> = Object.freeze({ done: false, value: PARK });
+/** The result of every completed read and write: yield* reads it as soon as next() returns, so one object serves all. */
+const DONE: { done: true; value: number } = { done: true, value: 0 };
+const NO_BUF = new Uint8Array(0);
+
+/**
+ * A read or a write as an Op that yield* drives by hand (as chan.ts's Sudog):
+ * a message costs no generator, no iterator result objects, and, while the
+ * FD's op for that direction is idle, no allocation at all. The steps are
+ * FD's (ioNext, ioThrow, ioReturn); this holds where the operation is.
+ */
+class IoOp implements Iterator<Yield, number, unknown> {
+  declare readonly fd: FD;
+  declare readonly write: boolean;
+  /** ST_IDLE between operations; reused only then. */
+  declare state: IoState;
+  /** The bytes to read into (capped at MAX_RW) or to write. */
+  declare buf: Uint8Array;
+  declare wrap: ErrorWrap | null;
+  /** Bytes written so far. */
+  declare nn: number;
+  /** The fdMutex's rwlock while waiting for the lock (ST_LOCK); null otherwise. */
+  declare inner: Iterator<Yield, boolean, unknown> | null;
+
+  constructor(fd: FD, write: boolean) {
+    this.fd = fd;
+    this.write = write;
+    this.state = ST_IDLE;
+    this.buf = NO_BUF;
+    this.wrap = null;
+    this.nn = 0;
+    this.inner = null;
+  }
+
+  start(buf: Uint8Array, wrap: ErrorWrap | null): Op<number> {
+    this.state = ST_START;
+    this.buf = buf;
+    this.wrap = wrap;
+    return this;
+  }
+
+  /** Ends the operation with value n and makes the op reusable. */
+  finish(n: number): IteratorResult<Yield, number> {
+    this.state = ST_IDLE;
+    this.buf = NO_BUF;
+    this.wrap = null;
+    this.nn = 0;
+    this.inner = null;
+    DONE.value = n;
+    return DONE;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(v?: unknown): IteratorResult<Yield, number> {
+    return this.fd.ioNext(this, v);
+  }
+
+  throw(e: unknown): IteratorResult<Yield, number> {
+    return this.fd.ioThrow(this, e);
+  }
+
+  return(v?: number): IteratorResult<Yield, number> {
+    return this.fd.ioReturn(this, v ?? 0);
+  }
+}
+
 function pollError(err: PollErr): Error {
   return err === ERR_CLOSING ? ErrClosed : ErrDeadlineExceeded;
 }
@@ -140,10 +218,15 @@ export class FD {
    * arrival, as in tokio.
    */
   #drained = false;
+  /** The read and the write op, reused by each read and write while idle (another one under way gets its own). */
+  readonly #rop: IoOp;
+  readonly #wop: IoOp;
 
   private constructor(sysfd: number, pd: number) {
     this.#sysfd = sysfd;
     this.#pd = pd;
+    this.#rop = new IoOp(this, false);
+    this.#wop = new IoOp(this, true);
   }
 
   /**
@@ -203,17 +286,9 @@ export class FD {
     if (r === CLOSED || !(yield* this.#mu.rwlock(true))) throw ErrClosed;
   }
 
-  #readUnlock(): void {
-    if (this.#mu.rwunlock(true)) this.#destroy();
-  }
-
   /** The write lock when tryRwlock did not get it at once. */
   *#writeLockSlow(r: TryLock): Op<void> {
     if (r === CLOSED || !(yield* this.#mu.rwlock(false))) throw ErrClosed;
-  }
-
-  #writeUnlock(): void {
-    if (this.#mu.rwunlock(false)) this.#destroy();
   }
 
   /** The last reference is gone after Close: deregister, close(2), let Close return. */
@@ -236,44 +311,10 @@ export class FD {
    * read(2) (see #drained), so a connection that answers each message pays
    * one read per message, not two.
    */
-  *read(buf: Uint8Array, wrap: ErrorWrap | null = null): Op<number> {
-    try {
-      const r = this.#mu.tryRwlock(true);
-      if (r !== LOCKED) yield* this.#readLockSlow(r);
-      try {
-        if (buf.length === 0) return 0;
-        let wait = this.#drained && !pollHungUp(this.#pd);
-        this.#drained = false;
-        if (!wait) {
-          const err = pollReset(this.#pd, MODE_R);
-          if (err !== ERR_NONE) throw pollError(err);
-        }
-        const p = buf.length > MAX_RW ? buf.subarray(0, MAX_RW) : buf;
-        for (;;) {
-          if (wait) {
-            // pollWait, inline (see pollWaitStart).
-            let w = pollWaitStart(this.#pd, MODE_R);
-            while (w === WAIT_PARKED) {
-              yield PARK;
-              w = pollWaitResume(this.#pd, MODE_R);
-            }
-            if (w !== ERR_NONE) throw pollError(w);
-          }
-          const n = libc.read(this.#sysfd, p);
-          if (n > 0) {
-            this.#drained = n < p.length;
-            return n;
-          }
-          if (n === 0) return 0;
-          if (n !== -E.EAGAIN && n !== -E.EINTR) throw sysErr("read", n);
-          wait = n === -E.EAGAIN;
-        }
-      } finally {
-        this.#readUnlock();
-      }
-    } catch (e) {
-      throw wrap === null ? e : wrap.opError("read", e);
-    }
+  read(buf: Uint8Array, wrap: ErrorWrap | null = null): Op<number> {
+    let op = this.#rop;
+    if (op.state !== ST_IDLE) op = new IoOp(this, false); // another read is under way: one of its own
+    return op.start(buf, wrap);
   }
 
   /**
@@ -282,40 +323,156 @@ export class FD {
    * SyscallError("write") (EPIPE when the peer is gone), wrapped in
    * PartialWriteError when some bytes were written first.
    */
-  *write(buf: Uint8Array, wrap: ErrorWrap | null = null): Op<number> {
+  write(buf: Uint8Array, wrap: ErrorWrap | null = null): Op<number> {
+    let op = this.#wop;
+    if (op.state !== ST_IDLE) op = new IoOp(this, true);
+    return op.start(buf, wrap);
+  }
+
+  /** IoOp.next: runs op from where it stopped. Only IoOp calls it. */
+  ioNext(op: IoOp, v: unknown): IteratorResult<Yield, number> {
     try {
-      const r = this.#mu.tryRwlock(false);
-      if (r !== LOCKED) yield* this.#writeLockSlow(r);
-      try {
-        let err = pollReset(this.#pd, MODE_W);
-        if (err !== ERR_NONE) throw pollError(err);
-        let nn = 0;
-        for (;;) {
-          const max = buf.length - nn > MAX_RW ? nn + MAX_RW : buf.length;
-          const n = this.#sysWrite(nn === 0 && max === buf.length ? buf : buf.subarray(nn, max));
-          if (n > 0) nn += n;
-          if (nn === buf.length) return nn;
-          if (n === -E.EINTR) continue;
-          let cause: Error;
-          if (n === -E.EAGAIN) {
-            err = yield* pollWait(this.#pd, MODE_W);
-            if (err === ERR_NONE) continue;
-            cause = pollError(err);
-          } else if (n < 0) {
-            cause = sysErr("write", n);
-          } else if (n === 0) {
-            cause = ErrUnexpectedEOF;
-          } else {
-            continue; // a short write: the rest
+      switch (op.state) {
+        case ST_START: {
+          op.state = ST_LOCK;
+          const r = this.#mu.tryRwlock(!op.write);
+          if (r === CLOSED) throw ErrClosed;
+          if (r !== LOCKED) {
+            op.inner = this.#mu.rwlock(!op.write)[Symbol.iterator]();
+            return this.#lockStep(op, undefined);
           }
-          throw nn > 0 ? new PartialWriteError(nn, cause) : cause;
+          return this.#begin(op);
         }
-      } finally {
-        this.#writeUnlock();
+        case ST_LOCK:
+          return this.#lockStep(op, v);
+        case ST_WAIT: {
+          const w = pollWaitResume(this.#pd, op.write ? MODE_W : MODE_R);
+          if (w === WAIT_PARKED) return PARKED;
+          if (w !== ERR_NONE) throw op.nn > 0 ? new PartialWriteError(op.nn, pollError(w)) : pollError(w);
+          return op.write ? this.#writeLoop(op) : this.#readLoop(op, false);
+        }
+        default:
+          return op.finish(undefined as unknown as number); // iterated again after it ended
       }
     } catch (e) {
-      throw wrap === null ? e : wrap.opError("write", e);
+      throw this.#fail(op, e);
     }
+  }
+
+  /** IoOp.throw: an error thrown into the goroutine while op waits (for the lock or for readiness). */
+  ioThrow(op: IoOp, e: unknown): IteratorResult<Yield, number> {
+    try {
+      if (op.inner !== null) return this.#lockStep(op, e, true);
+    } catch (e2) {
+      throw this.#fail(op, e2);
+    }
+    throw this.#fail(op, e);
+  }
+
+  /** IoOp.return: the goroutine is dropped while op waits: leave the lock's queue or drop the lock. */
+  ioReturn(op: IoOp, v: number): IteratorResult<Yield, number> {
+    if (op.inner !== null) op.inner.return?.(false);
+    else if (op.state === ST_WAIT) this.#unlock(op.write);
+    return op.finish(v);
+  }
+
+  /** Waiting for the fdMutex: a step of its rwlock (v: what to resume it with; thrown if isErr). */
+  #lockStep(op: IoOp, v: unknown, isErr = false): IteratorResult<Yield, number> {
+    const inner = op.inner!;
+    const r = isErr ? inner.throw!(v) : inner.next(v);
+    if (r.done !== true) return r;
+    op.inner = null;
+    if (!r.value) throw ErrClosed;
+    return this.#begin(op);
+  }
+
+  /** The lock is held: prepare and run the system call. */
+  #begin(op: IoOp): IteratorResult<Yield, number> {
+    op.state = ST_IO;
+    if (op.write) {
+      const err = pollReset(this.#pd, MODE_W);
+      if (err !== ERR_NONE) throw pollError(err);
+      return this.#writeLoop(op);
+    }
+    const buf = op.buf;
+    if (buf.length === 0) return this.#done(op, 0);
+    const wait = this.#drained && !pollHungUp(this.#pd);
+    this.#drained = false;
+    if (!wait) {
+      const err = pollReset(this.#pd, MODE_R);
+      if (err !== ERR_NONE) throw pollError(err);
+    }
+    if (buf.length > MAX_RW) op.buf = buf.subarray(0, MAX_RW);
+    return this.#readLoop(op, wait);
+  }
+
+  #readLoop(op: IoOp, wait: boolean): IteratorResult<Yield, number> {
+    const p = op.buf;
+    for (;;) {
+      if (wait) {
+        const w = pollWaitStart(this.#pd, MODE_R);
+        if (w === WAIT_PARKED) {
+          op.state = ST_WAIT;
+          return PARKED;
+        }
+        if (w !== ERR_NONE) throw pollError(w);
+      }
+      const n = libc.read(this.#sysfd, p);
+      if (n > 0) {
+        this.#drained = n < p.length;
+        return this.#done(op, n);
+      }
+      if (n === 0) return this.#done(op, 0);
+      if (n !== -E.EAGAIN && n !== -E.EINTR) throw sysErr("read", n);
+      wait = n === -E.EAGAIN;
+    }
+  }
+
+  #writeLoop(op: IoOp): IteratorResult<Yield, number> {
+    const buf = op.buf;
+    for (;;) {
+      let nn = op.nn;
+      const max = buf.length - nn > MAX_RW ? nn + MAX_RW : buf.length;
+      const n = this.#sysWrite(nn === 0 && max === buf.length ? buf : buf.subarray(nn, max));
+      if (n > 0) op.nn = nn += n;
+      if (nn === buf.length) return this.#done(op, nn);
+      if (n === -E.EINTR) continue;
+      let cause: Error;
+      if (n === -E.EAGAIN) {
+        const w = pollWaitStart(this.#pd, MODE_W);
+        if (w === WAIT_PARKED) {
+          op.state = ST_WAIT;
+          return PARKED;
+        }
+        if (w === ERR_NONE) continue;
+        cause = pollError(w);
+      } else if (n < 0) {
+        cause = sysErr("write", n);
+      } else if (n === 0) {
+        cause = ErrUnexpectedEOF;
+      } else {
+        continue; // a short write: the rest
+      }
+      throw nn > 0 ? new PartialWriteError(nn, cause) : cause;
+    }
+  }
+
+  /** The op succeeded with n: unlock, and hand the op back for reuse. */
+  #done(op: IoOp, n: number): IteratorResult<Yield, number> {
+    this.#unlock(op.write);
+    return op.finish(n);
+  }
+
+  /** The op failed with e: unlock if it held the lock, reset it; the error to throw (wrapped for the caller). */
+  #fail(op: IoOp, e: unknown): unknown {
+    if (op.state === ST_IO || op.state === ST_WAIT) this.#unlock(op.write);
+    const wrap = op.wrap;
+    op.finish(0);
+    return wrap === null ? e : wrap.opError(op.write ? "write" : "read", e);
+  }
+
+  #unlock(write: boolean): void {
+    if (this.#mu.rwunlock(!write)) this.#destroy();
   }
 
   #sysWrite(p: Uint8Array): number {
@@ -350,7 +507,7 @@ export class FD {
         if (err !== ERR_NONE) throw pollError(err);
       }
     } finally {
-      this.#readUnlock();
+      this.#unlock(false);
     }
   }
 
@@ -390,7 +547,7 @@ export class FD {
         throw new SyscallError("connect", new Errno(soerr));
       }
     } finally {
-      this.#writeUnlock();
+      this.#unlock(true);
     }
   }
 
