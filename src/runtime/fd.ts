@@ -17,6 +17,10 @@
 //              direction, then again; anything else: done.
 //   unlock     drops the reference; the last one after Close destroys.
 //
+// read and write, once per message, run that loop as an IoOp: an object
+// yield* drives by hand through a few states, reused per direction, so a
+// message allocates nothing; accept and connect are plain generators.
+//
 // Close (Go's FD.Close): increfAndClose marks the mutex closed, so new
 // operations fail at once; pollUnblock wakes every goroutine parked on the
 // PollDesc, whose pollWait then reports closing and whose operation throws
