@@ -3,55 +3,13 @@
 // Node's own net module, then a signal, and the exit status and log lines.
 
 import assert from "node:assert/strict";
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import * as nodeNet from "node:net";
-import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-
-/** Any single wait of these tests. */
-const BOUND_MS = 15_000;
-
-interface Proc {
-  child: ChildProcessWithoutNullStreams;
-  out: () => string;
-  err: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children = new Set<ChildProcessWithoutNullStreams>();
-
-function start(script: string, args: string[], input?: string): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
-    cwd: root,
-    env: { ...process.env, NODE_OPTIONS: "" },
-  });
-  children.add(child);
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  if (input !== undefined) child.stdin.end(input);
-  return { child, out: () => out, err: () => err, exited };
-}
-
-async function until(cond: () => boolean, what: string, p?: Proc, ms = BOUND_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}${p ? `; stderr:\n${p.err()}` : ""}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { killChildren, startTs, until, type Child } from "../support/child.ts";
 
 /** Starts the echo server on a free port; resolves once it listens, with the port. */
-async function startServer(...args: string[]): Promise<Proc & { port: number }> {
-  const p = start("examples/echo-server.ts", ["--addr", "127.0.0.1:0", ...args]);
+async function startServer(...args: string[]): Promise<Child & { port: number }> {
+  const p = startTs("examples/echo-server.ts", ["--addr", "127.0.0.1:0", ...args]);
   await until(() => /start: listening on 127\.0\.0\.1:\d+/.test(p.err()) || p.child.exitCode !== null, "the start line", p);
   const m = /start: listening on 127\.0\.0\.1:(\d+)/.exec(p.err());
   assert.ok(m, `no start line:\n${p.err()}`);
@@ -93,7 +51,7 @@ describe("examples/echo-server", function () {
   this.timeout(60_000);
 
   afterEach(function () {
-    for (const c of children) c.kill("SIGKILL");
+    killChildren();
   });
 
   it("serves clients; SIGINT stops it cleanly: idle connections end, a stop line with the counts, exit 0", async function () {
@@ -124,11 +82,11 @@ describe("examples/echo-server", function () {
   it("SIGTERM on the event-port backend; the client's interactive and load modes", async function () {
     const srv = await startServer("--backend", "eventports", "--max-conns", "0");
     assert.match(srv.err(), /backend eventports, max-conns unlimited/);
-    const inter = start("examples/echo-client.ts", ["--addr", `127.0.0.1:${srv.port}`], "hello\nworld\n");
+    const inter = startTs("examples/echo-client.ts", ["--addr", `127.0.0.1:${srv.port}`], "hello\nworld\n");
     const ir = await inter.exited;
     assert.equal(ir.code, 0, inter.err());
     assert.equal(inter.out(), "hello\nworld\n");
-    const load = start("examples/echo-client.ts", [
+    const load = startTs("examples/echo-client.ts", [
       "--addr",
       `127.0.0.1:${srv.port}`,
       "--load",
@@ -194,18 +152,18 @@ describe("examples/echo-server", function () {
   });
 
   it("--help, a bad flag, and an address in use", async function () {
-    const help = start("examples/echo-server.ts", ["--help"]);
+    const help = startTs("examples/echo-server.ts", ["--help"]);
     assert.equal((await help.exited).code, 0);
     assert.match(help.out(), /^usage: npm run echo/);
     assert.match(help.out(), /--addr HOST:PORT/);
     assert.match(help.out(), /--max-conns N/);
-    const bad = start("examples/echo-server.ts", ["--max-conns", "lots"]);
+    const bad = startTs("examples/echo-server.ts", ["--max-conns", "lots"]);
     assert.equal((await bad.exited).code, 2);
     assert.match(bad.err(), /--max-conns: want an integer/);
-    const unknown = start("examples/echo-server.ts", ["--nope"]);
+    const unknown = startTs("examples/echo-server.ts", ["--nope"]);
     assert.equal((await unknown.exited).code, 2);
     const srv = await startServer();
-    const busy = start("examples/echo-server.ts", ["--addr", `127.0.0.1:${srv.port}`]);
+    const busy = startTs("examples/echo-server.ts", ["--addr", `127.0.0.1:${srv.port}`]);
     assert.equal((await busy.exited).code, 1);
     assert.match(busy.err(), new RegExp(`error: listen tcp 127\\.0\\.0\\.1:${srv.port}: bind: address already in use`));
     srv.child.kill("SIGINT");
@@ -217,7 +175,7 @@ describe("examples/chat", function () {
   this.timeout(60_000);
 
   it("relays lines between clients, drops an idle one, and closes the room on SIGINT", async function () {
-    const p = start("examples/chat.ts", ["--addr", "127.0.0.1:0", "--idle", "1"]);
+    const p = startTs("examples/chat.ts", ["--addr", "127.0.0.1:0", "--idle", "1"]);
     try {
       await until(() => /start: listening on 127\.0\.0\.1:\d+/.test(p.err()), "the start line", p);
       const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(p.err())![1]);
