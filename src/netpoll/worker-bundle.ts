@@ -23,7 +23,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -95,7 +95,8 @@ export function pollerWorkerScript(): string {
   const require = createRequire(import.meta.url);
   const koffiPath = require.resolve("koffi");
   const dir = join(tmpdir(), "gort-netpoll");
-  const file = join(dir, `poller-${sourceHash()}-${createHash("sha256").update(koffiPath).digest("hex").slice(0, 8)}.cjs`);
+  const koffiKey = createHash("sha256").update(koffiPath).digest("hex").slice(0, 8);
+  const file = join(dir, `poller-${sourceHash()}-${koffiKey}.cjs`);
   try {
     return readFileSync(file, "utf8");
   } catch {
@@ -107,8 +108,20 @@ export function pollerWorkerScript(): string {
     const tmp = `${file}.${process.pid}`;
     writeFileSync(tmp, script);
     renameSync(tmp, file); // atomic: a concurrent start reads a whole file or none
+    removeOlderBundles(dir, file, koffiKey);
   } catch {
     // an unwritable temporary directory: bundle again next time
   }
   return script;
+}
+
+/**
+ * Removes the bundles of earlier sources for the same koffi (this checkout's
+ * older versions), so the cache holds one file per checkout. A process still
+ * starting from one it removes just bundles again.
+ */
+function removeOlderBundles(dir: string, keep: string, koffiKey: string): void {
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith("poller-") && name.endsWith(`-${koffiKey}.cjs`) && join(dir, name) !== keep) rmSync(join(dir, name), { force: true });
+  }
 }
