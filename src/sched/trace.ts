@@ -105,7 +105,6 @@ class Recorder implements SchedTracer, PollTracer {
    * records keep their order.
    */
   pend = 0;
-  wraps = 0;
   /** Inside the schedule loop: records there are timed by the stride; outside, each reads the clock. */
   inSlice = false;
   /** Read the clock at the end of every `stride`-th run (runs are long); else only the scheduler's readings time runs. */
