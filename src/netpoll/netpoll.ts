@@ -351,11 +351,10 @@ export function* pollWait(pd: number, mode: Mode): Op<PollErr> {
 export const WAIT_PARKED = 3;
 
 /**
- * pollWait's steps, for a generator that parks itself: fd.ts's read waits
- * once per message, and a generator of its own there is one more level of
- * yield* to create and resume each time (with Conn.read's level, removed at
- * the same time: ~1.2% of an echo server's CPU samples). Evaluates to
- * ERR_NONE (ready), an error, or WAIT_PARKED.
+ * pollWait's steps, for code that parks itself: fd.ts's read and write
+ * (IoOp state machines, no generator) wait once per message, and a pollWait
+ * generator there would be one more level of yield* to create and resume
+ * each time. Evaluates to ERR_NONE (ready), an error, or WAIT_PARKED.
  */
 export function pollWaitStart(pd: number, mode: Mode): PollErr | typeof WAIT_PARKED {
   const p = need();

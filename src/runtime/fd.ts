@@ -104,7 +104,7 @@ const lingerBuf = new Uint8Array(abi.structs.linger.size);
 
 /**
  * Turns the errors of read and write into the caller's (the net layer's
- * OpError), so that a connection's read is one generator, not two.
+ * OpError), so that a connection's read needs no generator of its own around the FD's.
  */
 export interface ErrorWrap {
   opError(op: "read" | "write", e: unknown): Error;

@@ -277,10 +277,10 @@ abstract class SocketConn implements Conn {
     return new OpError(op, this.net, this.localAddr, this.remoteAddr, asError(e));
   }
 
-  /** read's and write's errors become this connection's OpErrors inside fd.ts (ErrorWrap): one generator per call. */
+  /** read's and write's errors become this connection's OpErrors inside fd.ts (ErrorWrap): no wrapping generator per call. */
   readonly #wrap: ErrorWrap = { opError: (op, e) => this.opError(op, e) };
 
-  // Not generators: they return fd.ts's, whose errors #wrap turns into
+  // Not generators: they return fd.ts's operation objects, whose errors #wrap turns into
   // OpErrors. A bad argument throws at the call.
   read(buf: Uint8Array): Op<number> {
     checkBuf("read", buf);
