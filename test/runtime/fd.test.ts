@@ -183,6 +183,48 @@ function suite(backend: "epoll" | "eventports"): void {
     });
   });
 
+  it("read and write ops are reused only when idle: ops made before use, or made and dropped, stay independent", async function () {
+    await run(function* main() {
+      const [ln, client, server] = yield* tcpPair();
+      // Two reads and two writes made before either runs: each its own op, each completes.
+      const w1 = client.write(Uint8Array.of(1, 2));
+      const w2 = client.write(Uint8Array.of(3));
+      assert.notEqual(w1, w2);
+      assert.equal(yield* w1, 2);
+      assert.equal(yield* w2, 1);
+      const b1 = new Uint8Array(2);
+      const b2 = new Uint8Array(8);
+      const r1 = server.read(b1);
+      const r2 = server.read(b2);
+      assert.notEqual(r1, r2);
+      assert.equal(yield* r1, 2);
+      assert.deepEqual([...b1], [1, 2]);
+      assert.equal(yield* r2, 1);
+      assert.equal(b2[0], 3);
+      // The same op object serves one read after another once each has finished.
+      const again = new Uint8Array(1);
+      yield* client.write(Uint8Array.of(4, 5));
+      const a = server.read(again);
+      assert.equal(yield* a, 1);
+      const b = server.read(again);
+      assert.equal(a, b, "an idle op is reused");
+      assert.equal(yield* b, 1);
+      assert.equal(again[0], 5);
+      // A read made and never run holds nothing (its op just stays out of reuse): the next ones wait, read and see the peer's data.
+      void server.read(new Uint8Array(4));
+      const reader = go(function* reader() {
+        const b = new Uint8Array(4);
+        const n = yield* server.read(b);
+        return [...b.subarray(0, n)];
+      });
+      yield* sleep(5); // the reader parks in the poller
+      assert.equal(ioWaiters(), 1);
+      yield* client.write(Uint8Array.of(9, 9, 9));
+      assert.deepEqual(yield* reader.join(), [9, 9, 9]);
+      yield* closeAll(client, server, ln);
+    });
+  });
+
   it("after a short read the next read waits first, and still sees every byte, EOF and SHUT_RD", async function () {
     await run(function* main() {
       const [ln, client, server] = yield* tcpPair();
