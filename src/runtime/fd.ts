@@ -356,7 +356,7 @@ export class FD {
           return op.write ? this.#writeLoop(op) : this.#readLoop(op, false);
         }
         default:
-          return op.finish(undefined as unknown as number); // iterated again after it ended
+          return op.finish(0); // iterated again after it ended: done, as a finished generator would be
       }
     } catch (e) {
       throw this.#fail(op, e);
