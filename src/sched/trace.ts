@@ -49,8 +49,9 @@ import { setFireHook, type RTimer } from "./timer.ts";
 
 // A record is three int32 words: w0 = kind | flags | arg << 16, w1 = a
 // goroutine id (or a count); in a K_RAN record, w2 = the goroutine its run
-// readied last (0: none), unused in the others. A record with HAS_TIME has its time in times[k];
-// objs[k] holds the name of a created goroutine or fired timer callback.
+// readied last (0: none), unused in the others. A record with HAS_TIME has
+// its time in times[k]; objs[k] holds the name of a created goroutine or
+// fired timer callback.
 const K_TRACE_START = 1; // w1: the running goroutine (0: none)
 const K_TRACE_STOP = 2; // w1: the running goroutine (0: none)
 const K_SLICE_START = 3;
