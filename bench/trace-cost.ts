@@ -10,6 +10,9 @@
 // the median of its 3 runs in wall-clock and in CPU time; this prints, per
 // configuration and figure, the median and the minimum over the children,
 // then on/off and off/before ratios of the medians. One JSON object on stdout.
+// Pin it (`taskset -c 0 node ...`): children inherit the CPU, and on this
+// 2-core VM the second CPU ran the same child up to ~1.7x slower at times,
+// which made unpinned figures bimodal (docs/trace.md).
 
 import { spawnSync } from "node:child_process";
 import path from "node:path";
