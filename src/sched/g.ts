@@ -23,8 +23,11 @@ export const GOSCHED: unique symbol = Symbol("gosched");
  * A blocking operation: delegate to it with `yield*` from a goroutine and it
  * evaluates to T. `const v: T = yield* ch.recv()`. Generator functions
  * declared `function* (): Op<T>` are Ops; the hottest runtime ops (channel
- * send and receive) are small iterator objects instead, which V8 resumes
- * about twice as fast as a generator and which allocate no generator frame.
+ * send and receive, a connection's read and write) are small iterator
+ * objects instead, which V8 resumes about twice as fast as a generator and
+ * which allocate no generator frame. Such an object is recycled once it has
+ * run: run an Op once, with `yield*`, and make a new one for the next
+ * operation (as with a generator, whose second run does nothing).
  */
 export interface Op<T> extends Iterable<Yield, T, unknown> {}
 
