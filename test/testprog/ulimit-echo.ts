@@ -4,34 +4,21 @@
 //
 // Accepts with acceptRetry (on EMFILE it logs "backoff <ms> <message>" on
 // stderr and retries, 5 ms doubling to 1 s) and echoes every connection
-// until end of stream. Prints "port N limit L open O" once the poller thread
-// is up (L the soft RLIMIT_NOFILE, O the descriptors open then), and runs
-// until killed.
+// until end of stream (test/support/net.ts's echo: an error panics, and the
+// test sees the child's fatal error). Prints "port N limit L open O" once
+// the poller thread is up (L the soft RLIMIT_NOFILE, O the descriptors open
+// then), and runs until killed.
 
 import { readdirSync, readFileSync } from "node:fs";
 
 import { startPoller, type PollerOptions } from "../../src/netpoll/netpoll.ts";
 import { CTL_INPOLL } from "../../src/netpoll/shm.ts";
-import { acceptRetry, listen, type Conn } from "../../src/runtime/net.ts";
-import { go, runMain, sleep, type Op } from "../../src/sched/index.ts";
+import { acceptRetry, listen } from "../../src/runtime/net.ts";
+import { go, runMain, sleep } from "../../src/sched/index.ts";
+import { echo } from "../support/net.ts";
 
 const backend = process.argv[2] as PollerOptions["backend"];
 const { shm } = startPoller({ backend });
-
-function* echo(c: Conn): Op<void> {
-  const buf = new Uint8Array(1024);
-  try {
-    for (;;) {
-      const n = yield* c.read(buf);
-      if (n === 0) break;
-      yield* c.write(buf.subarray(0, n));
-    }
-  } catch (e) {
-    process.stderr.write(`conn error ${(e as Error).message}\n`);
-  } finally {
-    yield* c.close();
-  }
-}
 
 runMain(function* main() {
   const ln = yield* listen("tcp4", "127.0.0.1:0");
