@@ -13,11 +13,11 @@ import { openSync } from "node:fs";
 import koffi from "koffi";
 
 import { portEmu } from "../support/netpoll-fds.ts";
+import { tcpPair } from "../support/net.ts";
 import { fdTable, findPollerFd } from "../support/netpoll-harness.ts";
 import { startPoller, type PollerOptions } from "../../src/netpoll/netpoll.ts";
 import { CTL_INPOLL } from "../../src/netpoll/shm.ts";
 import { abi } from "../../src/runtime/abi/index.ts";
-import { dial, listen } from "../../src/runtime/net.ts";
 import { go, runMain, sleep } from "../../src/sched/index.ts";
 
 const backend = process.argv[2] as NonNullable<PollerOptions["backend"]>;
@@ -27,12 +27,7 @@ const pollfd = findPollerFd(before);
 const dup2 = koffi.load(abi.libraries.libc).func("int dup2(int oldfd, int newfd)") as (a: number, b: number) => number;
 
 runMain(function* main() {
-  const ln = yield* listen("tcp4", "127.0.0.1:0");
-  const acc = go(function* () {
-    return yield* ln.accept();
-  });
-  const client = yield* dial("tcp4", ln.addr.toString());
-  const server = yield* acc.join();
+  const [, client, server] = yield* tcpPair();
   const reader = go(function* reader() {
     const buf = new Uint8Array(1);
     for (;;) {

@@ -10,8 +10,9 @@ import koffi from "koffi";
 
 import { startPoller, type PollerOptions } from "../../src/netpoll/netpoll.ts";
 import { abi } from "../../src/runtime/abi/index.ts";
-import { OpError, dial, isErrno, listen } from "../../src/runtime/net.ts";
-import { go, runMain, sleep } from "../../src/sched/index.ts";
+import { OpError, isErrno } from "../../src/runtime/net.ts";
+import { runMain, sleep } from "../../src/sched/index.ts";
+import { tcpPair } from "../support/net.ts";
 
 const [backend, variant] = process.argv.slice(2) as [PollerOptions["backend"], "close" | "reset"];
 const SIGPIPE = 13; // Linux and illumos
@@ -20,12 +21,7 @@ signal(SIGPIPE, null); // SIG_DFL
 startPoller({ backend });
 
 runMain(function* main() {
-  const ln = yield* listen("tcp4", "127.0.0.1:0");
-  const acc = go(function* () {
-    return yield* ln.accept();
-  });
-  const client = yield* dial("tcp4", ln.addr.toString());
-  const server = yield* acc.join();
+  const [ln, client, server] = yield* tcpPair();
   if (variant === "reset") server.setLinger(0);
   yield* server.close();
   let writes = 0;
