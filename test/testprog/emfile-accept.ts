@@ -14,8 +14,9 @@ import koffi from "koffi";
 import { startPoller, type PollerOptions } from "../../src/netpoll/netpoll.ts";
 import { CTL_INPOLL } from "../../src/netpoll/shm.ts";
 import { abi } from "../../src/runtime/abi/index.ts";
-import { acceptRetry, listen, type Conn } from "../../src/runtime/net.ts";
-import { WaitGroup, chan, go, runMain, sleep, type Op } from "../../src/sched/index.ts";
+import { acceptRetry, listen } from "../../src/runtime/net.ts";
+import { WaitGroup, chan, go, runMain, sleep } from "../../src/sched/index.ts";
+import { echo } from "../support/net.ts";
 
 const [backend, wantArg] = process.argv.slice(2) as [PollerOptions["backend"], string];
 const want = Number(wantArg);
@@ -50,20 +51,6 @@ function tighten(room: number): number {
   return highest + 1 + room;
 }
 
-function* echo(c: Conn, wg: WaitGroup): Op<void> {
-  const buf = new Uint8Array(256);
-  try {
-    for (;;) {
-      const n = yield* c.read(buf);
-      if (n === 0) break;
-      yield* c.write(buf.subarray(0, n));
-    }
-  } finally {
-    yield* c.close();
-    wg.done();
-  }
-}
-
 runMain(function* main() {
   const ln = yield* listen("tcp", "127.0.0.1:0");
   let backoffs = 0;
@@ -80,7 +67,7 @@ runMain(function* main() {
       });
       served++;
       wg.add(1);
-      go(echo, c, wg);
+      go(echo, c, null, wg);
     }
     finished.close();
   });
