@@ -197,23 +197,17 @@ inline onParkedReady(seq) {
 	fi
 }
 
-/* shm.ts publishReady: load; READY -> false; CAS(old -> READY); true if old was PARKED */
+/* shm.ts publishReady: exchange(sem, READY) in one atomic step (NIL and
+ * PARKED become READY, READY stays); true if it was PARKED */
 inline publishReady(wasParked) {
-	do
-	:: old = sem;
-		if
-		:: old == SEM_READY -> wasParked = false; break
+	atomic {
+		wasParked = (sem == SEM_PARKED);
 #ifdef NOREADY
-		:: old == SEM_NIL -> wasParked = false; break
+		if :: sem != SEM_NIL -> sem = SEM_READY :: else -> skip fi
+#else
+		sem = SEM_READY
 #endif
-		:: else ->
-			if
-			:: atomic { sem == old -> sem = SEM_READY } -> wasParked = (old == SEM_PARKED); break
-			:: else -> skip
-			fi
-		fi
-	od;
-	old = 0
+	}
 }
 
 /* eventport.ts / epoll.ts deliver: under the lock, drop a stale event,

@@ -18,7 +18,7 @@ import {
   CTL_BREAK,
   PD_FDSEQ,
   lockPd,
-  pdw,
+  pdRead,
   publishHup,
   publishReady,
   unlockPd,
@@ -110,7 +110,7 @@ class Epoll implements Backend {
   }
 
   open(pd: number, fd: number): number {
-    const seq = Atomics.load(this.shm.i32, pdw(this.shm, pd, PD_FDSEQ));
+    const seq = pdRead(this.shm, pd, PD_FDSEQ); // main thread: fdseq's writer
     return this.ctl(EV.EPOLL_CTL_ADD, fd, EV.EPOLLIN | EV.EPOLLOUT | EV.EPOLLRDHUP | EV.EPOLLET, pd, seq);
   }
 
@@ -147,7 +147,7 @@ class Epoll implements Backend {
   private deliver(pd: number, seq: number, mode: number, hup: boolean, onParked: OnParked): void {
     const shm = this.shm;
     lockPd(shm, pd);
-    if (Atomics.load(shm.i32, pdw(shm, pd, PD_FDSEQ)) === seq) {
+    if (pdRead(shm, pd, PD_FDSEQ) === seq) {
       if (hup) publishHup(shm, pd);
       if ((mode & 1) !== 0 && publishReady(shm, pd, 1)) onParked(pd, 1, seq);
       if ((mode & 2) !== 0 && publishReady(shm, pd, 2)) onParked(pd, 2, seq);

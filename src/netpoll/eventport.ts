@@ -49,6 +49,7 @@ import {
   cookieOf,
   injectedDelay,
   lockPd,
+  pdRead,
   pdw,
   publishHup,
   publishReady,
@@ -133,14 +134,17 @@ class EventPort implements Backend {
     }
   }
 
-  /** Go's netpollupdate; the caller holds the lock (or, under PROTO_PREFIX, nothing). */
+  /**
+   * Go's netpollupdate; the caller holds the lock (or, under PROTO_PREFIX,
+   * nothing: plain racing reads, as Go's pd.user before 199e7030).
+   */
   private update(pd: number, set: number, clear: number, checkClosing: boolean): void {
     const shm = this.shm;
-    if (checkClosing && Atomics.load(shm.i32, pdw(shm, pd, PD_CLOSING)) !== 0) return;
-    const old = Atomics.load(shm.i32, pdw(shm, pd, PD_USER));
+    if (checkClosing && pdRead(shm, pd, PD_CLOSING) !== 0) return;
+    const old = pdRead(shm, pd, PD_USER);
     const events = (old & ~clear) | set;
     if (old === events) return;
-    const fd = Atomics.load(shm.i32, pdw(shm, pd, PD_FD));
+    const fd = pdRead(shm, pd, PD_FD);
     if (events !== 0 && this.p.port_associate(this.port, PORT.PORT_SOURCE_FD, fd, events, this.cookie(pd)) !== 0) {
       const e = koffi.errno();
       if (checkClosing) throw new Error(`netpoll: port_associate(fd ${fd}) failed (errno ${e})`);
@@ -150,7 +154,7 @@ class EventPort implements Backend {
   }
 
   private cookie(pd: number): number {
-    return cookieOf(pd, Atomics.load(this.shm.i32, pdw(this.shm, pd, PD_FDSEQ)));
+    return cookieOf(pd, pdRead(this.shm, pd, PD_FDSEQ)); // under the lock
   }
 
   poll(timeoutMs: number, onParked: OnParked): number {
@@ -193,7 +197,7 @@ class EventPort implements Backend {
     const shm = this.shm;
     lockPd(shm, pd);
     try {
-      if (Atomics.load(shm.i32, pdw(shm, pd, PD_FDSEQ)) !== seq) return; // stale: slot freed since
+      if (pdRead(shm, pd, PD_FDSEQ) !== seq) return; // stale: slot freed since
       injectedDelay(shm);
       if (hup) publishHup(shm, pd);
       if (clear !== 0) this.update(pd, 0, clear, true);

@@ -60,6 +60,7 @@ import {
   SEM_READY,
   createShm,
   lockPd,
+  pdRead,
   pdw,
   semWord,
   unlockPd,
@@ -284,9 +285,9 @@ export function pollUnblock(pd: number): void {
 export function pollClose(pd: number): void {
   const p = need();
   const shm = p.shm;
-  if (Atomics.load(shm.i32, pdw(shm, pd, PD_CLOSING)) === 0) throw new Error("netpoll: close polldesc w/o unblock");
+  if (pdRead(shm, pd, PD_CLOSING) === 0) throw new Error("netpoll: close polldesc w/o unblock");
   if (p.waitG[pd * 2] !== null || p.waitG[pd * 2 + 1] !== null) throw new Error("netpoll: blocked read on closing polldesc");
-  p.backend.close(pd, Atomics.load(shm.i32, pdw(shm, pd, PD_FD)));
+  p.backend.close(pd, pdRead(shm, pd, PD_FD));
   freeSlot(p, pd);
 }
 
@@ -320,7 +321,7 @@ export function ioWaiters(): number {
 /** Go's netpollcheckerr: closing beats an expired deadline. */
 export function pollCheckErr(pd: number, mode: Mode): PollErr {
   const p = need();
-  if (Atomics.load(p.shm.i32, pdw(p.shm, pd, PD_CLOSING)) !== 0) return ERR_CLOSING;
+  if (pdRead(p.shm, pd, PD_CLOSING) !== 0) return ERR_CLOSING;
   if (p.expired[pd * 2 + mode - 1] !== 0) return ERR_TIMEOUT;
   return ERR_NONE;
 }
@@ -410,7 +411,7 @@ function wakeWithError(p: Poller, pd: number, mode: Mode): void {
 /** A parked goroutine whose direction the poller marked ready (ring record or own poll). */
 function onParkedReady(pd: number, mode: Mode, seq: number): void {
   const p = poller!;
-  if (Atomics.load(p.shm.i32, pdw(p.shm, pd, PD_FDSEQ)) !== seq) return;
+  if (pdRead(p.shm, pd, PD_FDSEQ) !== seq) return;
   const g = p.waitG[pd * 2 + mode - 1];
   if (g !== null && g !== undefined) {
     ioReadied++;
@@ -440,7 +441,7 @@ function unrefPoller(p: Poller): void {
  */
 export function setDeadline(pd: number, modes: number, at: number | null): PollErr {
   const p = need();
-  if (Atomics.load(p.shm.i32, pdw(p.shm, pd, PD_CLOSING)) !== 0) return ERR_CLOSING;
+  if (pdRead(p.shm, pd, PD_CLOSING) !== 0) return ERR_CLOSING;
   for (const mode of [MODE_R, MODE_W] as const) {
     if ((modes & mode) === 0) continue;
     const i = pd * 2 + mode - 1;

@@ -20,6 +20,9 @@
 //   PD_CLOSING  set under the lock by pollUnblock (Close), cleared by pollOpen.
 //               Once set, nobody associates the descriptor with the kernel
 //               again: the fix of Go commit 199e7030.
+//               These three are written only by the main thread, under the
+//               lock: it reads them without atomics, the worker under the
+//               lock (pdRead).
 //   PD_USER     event ports: the poll bits currently associated (Go's pd.user),
 //               read and written only under the lock.
 //   PD_RG/PD_WG the read/write semaphores (netpoll.go rg/wg), changed only by
@@ -105,6 +108,17 @@ export function pdw(shm: Shm, pd: number, f: number): number {
   return shm.pdBase + pd * PD_WORDS + f;
 }
 
+/**
+ * A plain (non-atomic) read of a PollDesc word, for the two cases that need no
+ * atomic: a word only this thread writes (the main thread's own PD_FD, PD_FDSEQ
+ * and PD_CLOSING: it is their only writer), or a word read under the lock
+ * that guards every write of it (the lock's Atomics order the accesses).
+ * V8 does not inline Atomics.load: each is a builtin call, several per message.
+ */
+export function pdRead(shm: Shm, pd: number, f: number): number {
+  return shm.i32[pdw(shm, pd, f)]!;
+}
+
 export function lockPd(shm: Shm, pd: number): void {
   const i = pdw(shm, pd, PD_LOCK);
   while (Atomics.compareExchange(shm.i32, i, 0, 1) !== 0) {
@@ -131,12 +145,9 @@ export function semWord(shm: Shm, pd: number, mode: typeof MODE_R | typeof MODE_
  * it readied (the worker through the ring, the main thread directly).
  */
 export function publishReady(shm: Shm, pd: number, mode: typeof MODE_R | typeof MODE_W): boolean {
-  const w = semWord(shm, pd, mode);
-  for (;;) {
-    const old = Atomics.load(shm.i32, w);
-    if (old === SEM_READY) return false;
-    if (Atomics.compareExchange(shm.i32, w, old, SEM_READY) === old) return old === SEM_PARKED;
-  }
+  // Every state goes to SEM_READY (NIL and PARKED by Go's CAS loop, READY by
+  // leaving it): one exchange does the same in one atomic step.
+  return Atomics.exchange(shm.i32, semWord(shm, pd, mode), SEM_READY) === SEM_PARKED;
 }
 
 /** Records a hang-up or error of the descriptor (PD_HUP); the caller holds the lock and has checked fdseq. */
