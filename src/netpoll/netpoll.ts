@@ -42,6 +42,7 @@ import { backendKind, backendModule, type Backend, type BackendKind, type Mode }
 import { ringDrain } from "./ring.ts";
 import { pollerWorkerScript } from "./worker-bundle.ts";
 import {
+  CTL_DOWN,
   CTL_MODE,
   CTL_UP,
   CTL_WAKE,
@@ -176,11 +177,31 @@ export function startPoller(opts: PollerOptions = {}): { kind: BackendKind; shm:
   if (poller === null) {
     poller = new Poller(opts);
     setPollHook({ pollNonBlocking, idle, programEnded, counters, trace: (t) => (tracer = t) });
-    process.once("exit", stopPoller);
+    process.once("exit", stopAtExit);
   } else if (opts.backend !== undefined && opts.backend !== poller.kind) {
     throw new Error(`netpoll: the ${poller.kind} poller is running; stop it before starting ${opts.backend}`);
   }
   return { kind: poller.kind, shm: poller.shm };
+}
+
+/** How long the exit waits for the worker to leave koffi: its boot (~25 ms here) plus a wake-up, with room for a loaded machine. */
+const EXIT_WAIT_MS = 2000;
+
+/**
+ * At process exit Node terminates a live worker, and a termination that lands
+ * while the worker is inside koffi (its boot declares the FFI types) aborts the
+ * whole process: "FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw",
+ * seen in ~6% of exits 10-20 ms into the worker's boot with the event-port
+ * backend (Koromix/koffi#190 has the same message). So the worker is stopped
+ * and waited for, synchronously, until it has left its loop (CTL_DOWN);
+ * termination then finds it in plain JS. The wait is bounded: a worker stuck
+ * in a broken kernel poller would hold the exit anyway.
+ */
+function stopAtExit(): void {
+  const p = poller;
+  if (p === null) return;
+  p.stop();
+  if (!p.exited) Atomics.wait(p.shm.i32, CTL_DOWN, 0, EXIT_WAIT_MS);
 }
 
 /**
@@ -193,7 +214,7 @@ export async function stopPoller(): Promise<void> {
   if (p === null) return;
   poller = null;
   setPollHook(null);
-  process.off("exit", stopPoller);
+  process.off("exit", stopAtExit);
   p.stop();
   p.releaseRef?.();
   if (!p.exited) {

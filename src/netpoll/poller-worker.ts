@@ -17,14 +17,15 @@
 // Boot: the thread starts from a bundle of this code (worker-bundle.ts); until it sets
 // CTL_UP, the idle main thread polls the kernel itself every millisecond.
 // Shutdown: main sets MODE_STOP and breaks the poller (eventfd, port_alert);
-// the worker returns from the kernel and leaves the loop. It takes no koffi
-// callbacks and makes no async koffi calls (../shared/peers.md, section 4).
+// the worker returns from the kernel, leaves the loop and sets CTL_DOWN, which
+// the main thread waits for at process exit (netpoll.ts, stopAtExit). It takes
+// no koffi callbacks and makes no async koffi calls (../shared/peers.md, section 4).
 
 import { parentPort, workerData } from "node:worker_threads";
 
 import { backendModule, type BackendHandles, type Mode } from "./backend.ts";
 import { ringPush } from "./ring.ts";
-import { attachShm, CTL_FAULT, CTL_INPOLL, CTL_MODE, CTL_UP, CTL_WAKE, MODE_HOLD, MODE_STOP } from "./shm.ts";
+import { attachShm, CTL_FAULT, CTL_INPOLL, CTL_DOWN, CTL_MODE, CTL_UP, CTL_WAKE, MODE_HOLD, MODE_STOP } from "./shm.ts";
 
 interface PollerData {
   sab: SharedArrayBuffer;
@@ -68,4 +69,7 @@ try {
 } catch (e) {
   Atomics.store(i32, CTL_FAULT, -1);
   parentPort!.postMessage({ fault: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+} finally {
+  Atomics.store(i32, CTL_DOWN, 1);
+  Atomics.notify(i32, CTL_DOWN);
 }
