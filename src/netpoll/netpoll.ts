@@ -78,6 +78,8 @@ export { MODE_R, MODE_W, type Mode };
 
 /** Slots in the slab; a power of two. 65536 descriptors at 32 bytes each, plus the ring. */
 const DEFAULT_MAX_PDS = 1 << 16;
+/** How long the exit waits for the worker to leave koffi: its boot (~25 ms here) plus a wake-up, with room for a loaded machine. */
+const EXIT_WAIT_MS = 2000;
 
 export interface PollerOptions {
   /** Force a backend (else NETPOLL_BACKEND, else the OS default). */
@@ -129,8 +131,11 @@ class Poller {
     });
     this.worker.on("message", (m: { fault?: string }) => this.fault(`poller thread failed: ${m.fault}`));
     this.worker.on("error", (e) => this.fault(`poller thread failed: ${e.stack ?? e.message}`));
+    const atExit = (): void => this.stopAtExit();
+    process.once("exit", atExit);
     this.worker.on("exit", (code) => {
       this.exited = true;
+      process.off("exit", atExit);
       if (!this.stopped) this.fault(`poller thread exited (code ${code})`);
     });
     // After the listeners: a 'message' listener refs the worker's port again.
@@ -168,6 +173,23 @@ class Poller {
     Atomics.notify(this.shm.i32, CTL_MODE);
     this.backend.wake();
   }
+
+  /**
+   * At process exit Node terminates a live worker, and a termination that
+   * lands while the worker is inside koffi (its boot declares the FFI types)
+   * aborts the whole process: "FATAL ERROR: Error::ThrowAsJavaScriptException
+   * napi_throw", seen in ~3% of exits 10-20 ms into the worker's boot, on both
+   * backends (Koromix/koffi#190 has the same message). So the worker is
+   * stopped and waited for, synchronously, until it has left its loop
+   * (CTL_DOWN); termination then finds it in plain JS. This runs for every
+   * worker still alive at exit, one that stopPoller is still waiting for
+   * included. The wait is bounded: a worker stuck in a broken kernel poller
+   * would hold the exit anyway.
+   */
+  stopAtExit(): void {
+    this.stop();
+    Atomics.wait(this.shm.i32, CTL_DOWN, 0, EXIT_WAIT_MS);
+  }
 }
 
 let poller: Poller | null = null;
@@ -177,44 +199,21 @@ export function startPoller(opts: PollerOptions = {}): { kind: BackendKind; shm:
   if (poller === null) {
     poller = new Poller(opts);
     setPollHook({ pollNonBlocking, idle, programEnded, counters, trace: (t) => (tracer = t) });
-    process.once("exit", stopAtExit);
   } else if (opts.backend !== undefined && opts.backend !== poller.kind) {
     throw new Error(`netpoll: the ${poller.kind} poller is running; stop it before starting ${opts.backend}`);
   }
   return { kind: poller.kind, shm: poller.shm };
 }
 
-/** How long the exit waits for the worker to leave koffi: its boot (~25 ms here) plus a wake-up, with room for a loaded machine. */
-const EXIT_WAIT_MS = 2000;
-
 /**
- * At process exit Node terminates a live worker, and a termination that lands
- * while the worker is inside koffi (its boot declares the FFI types) aborts the
- * whole process: "FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw",
- * seen in ~6% of exits 10-20 ms into the worker's boot with the event-port
- * backend (Koromix/koffi#190 has the same message). So the worker is stopped
- * and waited for, synchronously, until it has left its loop (CTL_DOWN);
- * termination then finds it in plain JS. The wait is bounded: a worker stuck
- * in a broken kernel poller would hold the exit anyway.
- */
-function stopAtExit(): void {
-  const p = poller;
-  if (p === null) return;
-  p.stop();
-  if (!p.exited) Atomics.wait(p.shm.i32, CTL_DOWN, 0, EXIT_WAIT_MS);
-}
-
-/**
- * Stops the poller thread and closes the kernel poller. Safe at exit: the
- * worker is broken out of the kernel first, since a thread blocked in a koffi
- * call keeps the process from exiting.
+ * Stops the poller thread and closes the kernel poller. The worker is broken
+ * out of the kernel first, since a thread blocked in a koffi call never exits.
  */
 export async function stopPoller(): Promise<void> {
   const p = poller;
   if (p === null) return;
   poller = null;
   setPollHook(null);
-  process.off("exit", stopAtExit);
   p.stop();
   p.releaseRef?.();
   if (!p.exited) {

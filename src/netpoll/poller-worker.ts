@@ -25,7 +25,7 @@ import { parentPort, workerData } from "node:worker_threads";
 
 import { backendModule, type BackendHandles, type Mode } from "./backend.ts";
 import { ringPush } from "./ring.ts";
-import { attachShm, CTL_FAULT, CTL_INPOLL, CTL_DOWN, CTL_MODE, CTL_UP, CTL_WAKE, MODE_HOLD, MODE_STOP } from "./shm.ts";
+import { attachShm, CTL_DOWN, CTL_FAULT, CTL_INPOLL, CTL_MODE, CTL_UP, CTL_WAKE, MODE_HOLD, MODE_STOP } from "./shm.ts";
 
 interface PollerData {
   sab: SharedArrayBuffer;

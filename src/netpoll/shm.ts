@@ -49,7 +49,7 @@ export const CTL_FAULT = 4; // non-zero: the worker died; the errno or -1
 export const CTL_VARIANT = 5; // protocol variant (PROTO_*), for tests
 export const CTL_DELAY = 6; // microseconds of injected delay before re-association, for tests
 export const CTL_UP = 7; // 1 once the worker has booted and entered its loop (set by the worker, never cleared)
-export const CTL_DOWN = 8; // 1 once the worker has left its loop, or failed: it makes no more koffi calls (set by the worker)
+export const CTL_DOWN = 8; // 1 once the worker has left its loop (stopped, or its poll failed): it makes no more koffi calls (set by the worker)
 const CTL_WORDS = 9;
 
 /** CTL_MODE values. */

@@ -885,14 +885,15 @@ describe("netpoll", function () {
       // of SIGABRT (koffi's "napi_throw" on a terminated worker), and every
       // exit in the first milliseconds printed "down 0".
       this.timeout(60000);
-      const waits = ["0", "5", "10", "15", "20", "25", "30", "up"];
       try {
-        await exitEachWay(waits);
+        await exitEachWay();
       } finally {
         killChildren();
       }
     });
-    async function exitEachWay(waits: string[]): Promise<void> {
+    /** Children that exit 0-30 ms into the poller thread's boot, and after it: two at a time. */
+    async function exitEachWay(): Promise<void> {
+      const waits = ["0", "5", "10", "15", "20", "25", "30", "up"];
       for (const backend of ["epoll", "eventports"] as const) {
         for (let i = 0; i < waits.length; i += 2) {
           const pair = waits.slice(i, i + 2).map((w) => ({ w, p: startTs("test/testprog/exit-booting.ts", [backend, w]) }));
