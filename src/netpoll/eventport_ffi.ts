@@ -84,7 +84,17 @@ export interface EventPorts {
 
 /** Binds the event-port functions of the library at path. */
 export function bindEventPorts(path: string): EventPorts {
-  return declareEventPorts(koffi.load(path), path);
+  return declareEventPorts(loadLibrary(path), path);
+}
+
+/** koffi.load with an error that names the library, which koffi's does not. */
+function loadLibrary(path: string): LibraryHandle {
+  try {
+    return koffi.load(path);
+  } catch (e) {
+    const hint = path === portEmuPath ? ' (build it with `npm run build:native`)' : '';
+    throw new Error(`netpoll: cannot load ${path}${hint}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function declareEventPorts(lib: LibraryHandle, path: string): EventPorts {
@@ -143,7 +153,7 @@ export const violationType = koffi.struct('portemu_violation_t', {
 
 /** Binds the event ports of the emulation and its violation counters. */
 export function bindPortEmu(path: string = portEmuPath): EventPorts & PortEmuDiagnostics {
-  const lib = koffi.load(path);
+  const lib = loadLibrary(path);
   const violations: () => number = lib.func('int portemu_violations(void)');
   const violationsOf: (kind: number) => number = lib.func('int portemu_violations_of(int kind)');
   const resetViolations: () => number = lib.func('int portemu_reset_violations(void)');

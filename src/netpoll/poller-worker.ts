@@ -23,7 +23,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 
-import { backendModule, type BackendHandles, type Mode } from "./backend.ts";
+import { backendModule, type Backend, type BackendHandles, type Mode } from "./backend.ts";
 import { ringPush } from "./ring.ts";
 import { attachShm, CTL_DOWN, CTL_FAULT, CTL_INPOLL, CTL_MODE, CTL_UP, CTL_WAKE, MODE_HOLD, MODE_STOP } from "./shm.ts";
 
@@ -36,7 +36,6 @@ interface PollerData {
 const data = workerData as PollerData;
 const shm = attachShm(data.sab, data.maxPds);
 const i32 = shm.i32;
-const backend = backendModule(data.handles.kind).attachBackend(shm, data.handles);
 
 let pushed = 0;
 function onParked(pd: number, mode: Mode, seq: number): void {
@@ -44,7 +43,7 @@ function onParked(pd: number, mode: Mode, seq: number): void {
   pushed++;
 }
 
-function loop(): void {
+function loop(backend: Backend): void {
   Atomics.store(i32, CTL_UP, 1);
   for (;;) {
     const m = Atomics.load(i32, CTL_MODE);
@@ -64,8 +63,11 @@ function loop(): void {
   }
 }
 
+// Attaching is inside the try: a backend that fails to attach (its library
+// does not load) is a fault like any other, and still sets CTL_DOWN, so the
+// exit hook does not wait out its bound.
 try {
-  loop();
+  loop(backendModule(data.handles.kind).attachBackend(shm, data.handles));
 } catch (e) {
   Atomics.store(i32, CTL_FAULT, -1);
   parentPort!.postMessage({ fault: e instanceof Error ? (e.stack ?? e.message) : String(e) });

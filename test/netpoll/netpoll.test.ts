@@ -12,6 +12,7 @@
 // back to the baseline, the scheduler at rest.
 
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -41,6 +42,8 @@ import { type BackendKind } from "../../src/netpoll/backend.ts";
 import { pollerWorkerScript } from "../../src/netpoll/worker-bundle.ts";
 import { portPollBits as POLL } from "../../src/netpoll/eventport_ffi.ts";
 import {
+  CTL_DOWN,
+  CTL_FAULT,
   CTL_INPOLL,
   CTL_MODE,
   CTL_UP,
@@ -52,6 +55,7 @@ import {
   SEM_READY,
   cookieOf,
   pdw,
+  createShm,
   semWord,
   type Shm,
 } from "../../src/netpoll/shm.ts";
@@ -908,6 +912,23 @@ describe("netpoll", function () {
         }
       }
     }
+    it("a poller thread whose backend fails to attach reports the fault and sets CTL_DOWN, so the exit hook does not wait out its bound", async function () {
+      // Attaching used to run before the worker's try: its exception reached
+      // the 'error' event, CTL_DOWN stayed 0, and an exit waited the full 2 s.
+      this.timeout(30000);
+      const shm = createShm(64);
+      const handles = { kind: "eventports", pollfd: -1, wakefd: -1, library: "/nonexistent/libportemu.so" };
+      const w = new Worker(pollerWorkerScript(), { eval: true, workerData: { sab: shm.sab, maxPds: 64, handles } });
+      const errors: Error[] = [];
+      w.on("error", (e) => errors.push(e));
+      const [msg] = (await once(w, "message")) as [{ fault?: string }];
+      await once(w, "exit");
+      assert.deepEqual(errors, [], "the failure is reported as a fault message, not an uncaught error");
+      assert.match(msg.fault ?? "", /nonexistent\/libportemu\.so/);
+      assert.equal(Atomics.load(shm.i32, CTL_FAULT), -1);
+      assert.equal(Atomics.load(shm.i32, CTL_DOWN), 1, "the worker set CTL_DOWN");
+      assert.equal(Atomics.load(shm.i32, CTL_UP), 0, "the worker never entered its loop");
+    });
     it("a poller thread that fails ends the running program with a fatal error, and stopPoller still cleans up", async function () {
       this.timeout(60000);
       const pre = fdTable();
