@@ -268,7 +268,15 @@ function* main(cfg: Config): Op<void> {
   const t0 = performance.now();
   // The poller thread boots before the port opens, so that its start-up
   // (~0.1 s of CPU, more when its code is bundled anew) does not compete with the first clients.
-  startPoller(cfg.backend === undefined ? {} : { backend: cfg.backend });
+  try {
+    startPoller(cfg.backend === undefined ? {} : { backend: cfg.backend });
+  } catch (e) {
+    // No kernel poller (the event-port emulation not built, EMFILE): a setup
+    // error like a failed listen, not a panic.
+    log(`error: ${message(e)}`);
+    process.exitCode = 1;
+    return;
+  }
   for (const end = performance.now() + 10_000; !pollerUp() && performance.now() < end; ) yield* sleep(2);
 
   // Signals arrive as Node callbacks: they abort a controller, which cancels a context.

@@ -6,10 +6,13 @@
 // is bounded by --buf (at most 1 MiB), and the default address is loopback.
 
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import * as nodeNet from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
-import { BACKENDS, killChildren, startChild, until, type Child } from "./support.ts";
+import { BACKENDS, killChildren, root, startChild, until, type Child } from "./support.ts";
 
 async function startServer(...args: string[]): Promise<Child & { port: number }> {
   const p = startChild(process.execPath, ["--import", "tsx", "examples/echo-server.ts", "--addr", "127.0.0.1:0", ...args]);
@@ -129,6 +132,28 @@ describe("reliability: limits of the echo server", function () {
     }
     srv.child.kill("SIGINT");
     assert.equal((await srv.exited).code, 0, srv.err());
+  });
+
+  it("a poller that cannot start (the event-port emulation not built) is one error line naming the library and the build command, and exit status 1", function () {
+    this.timeout(60_000);
+    // A copy of the sources without native/build: its emulation path leads nowhere.
+    const dir = mkdtempSync(path.join(tmpdir(), "gort-nobuild-"));
+    try {
+      for (const d of ["src", "examples", "package.json"]) cpSync(path.join(root, d), path.join(dir, d), { recursive: true });
+      symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+      const r = spawnSync(process.execPath, ["--import", "tsx", "examples/echo-server.ts", "--backend", "eventports", "--addr", "127.0.0.1:0"], {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 30_000,
+        env: { ...process.env, NODE_OPTIONS: "" },
+      });
+      assert.equal(r.status, 1, r.stderr);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /echo-server: error: netpoll: cannot load \S*native\/build\/libportemu\.so \(build it with `npm run build:native`\): /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("--buf above 1 MiB (or below 1) is refused; the default address is 127.0.0.1:7000", async function () {
