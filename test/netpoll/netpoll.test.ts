@@ -921,8 +921,8 @@ describe("netpoll", function () {
       const w = new Worker(pollerWorkerScript(), { eval: true, workerData: { sab: shm.sab, maxPds: 64, handles } });
       const errors: Error[] = [];
       w.on("error", (e) => errors.push(e));
-      const [msg] = (await once(w, "message")) as [{ fault?: string }];
-      await once(w, "exit");
+      // Both listeners first: the worker may exit before the message is handled here.
+      const [[msg]] = (await Promise.all([once(w, "message"), once(w, "exit")])) as [[{ fault?: string }], unknown];
       assert.deepEqual(errors, [], "the failure is reported as a fault message, not an uncaught error");
       assert.match(msg.fault ?? "", /nonexistent\/libportemu\.so/);
       assert.equal(Atomics.load(shm.i32, CTL_FAULT), -1);
